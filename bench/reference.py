@@ -39,7 +39,7 @@ import torch.nn.functional as F
 CONFIGS = {
     "A": dict(arch="gpt2", vocab=512, d_model=256, layers=4, heads=4, context=128, batch=32, seq=128),
     "B": dict(arch="gpt2", vocab=512, d_model=128, layers=2, heads=4, context=64, batch=32, seq=64),
-    "L": dict(arch="llama", vocab=512, d_model=96, layers=2, heads=6, kv_heads=2, inner=256, context=64,
+    "L": dict(arch="llama", vocab=512, d_model=96, layers=2, heads=6, kv_heads=2, inner=256, context=128,
               eps=1e-5, theta=100000.0, batch=4, seq=64),
     "smollm2-135m": dict(arch="llama", vocab=49152, d_model=576, layers=30, heads=9, kv_heads=3, inner=1536,
                          context=8192, eps=1e-5, theta=100000.0, batch=8, seq=512),

